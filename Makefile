@@ -1,0 +1,51 @@
+# NATO–Ukraine Relations 2026: build the report from data.
+# `make report` and `make test` are the whole set-up on a fresh machine.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+AS_OF ?=
+JOBS  ?=
+OUT   ?=
+ARGS  ?=
+ALLIES ?=
+
+BUILD_FLAGS := $(if $(AS_OF),--as-of $(AS_OF)) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(OUT)) $(ARGS)
+
+.DEFAULT_GOAL := help
+.PHONY: help report briefs validate test bench lab clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  variables: AS_OF=YYYY-MM-DD JOBS=N OUT=dir ARGS='--sections 02,07 --no-pdf ...' ALLIES=POL,DEU"
+
+# The virtualenv is (re)built when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+report: $(STAMP) ## Build the default edition (HTML + PDF) into reports/<as_of>/ and point reports/latest at it
+	$(BIN)/natoua build $(BUILD_FLAGS)
+
+briefs: $(STAMP) ## Build the per-ally briefs (ALLIES=POL,DEU or all) into reports/<as_of>/briefs/
+	$(BIN)/natoua briefs $(if $(AS_OF),--as-of $(AS_OF)) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(OUT)) $(if $(ALLIES),--allies $(ALLIES)) $(ARGS)
+
+validate: $(STAMP) ## Validate the data package only (every problem as file:row:column: message)
+	$(BIN)/natoua validate
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: $(STAMP) ## Time naive vs cached builds and the briefs (writes a table for the README)
+	$(BIN)/python benchmarks/bench.py $(ARGS)
+
+lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
+	$(BIN)/jupyter lab notebooks/
+
+clean: ## Remove built editions and caches (keeps the virtualenv)
+	rm -rf reports/* .pytest_cache
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

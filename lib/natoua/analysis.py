@@ -1,0 +1,117 @@
+"""Computations shared by several sections and the ally briefs.
+
+Each function takes `as_of` and returns a DataFrame with the source_id of every
+row kept, so captions can cite exactly what was used.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import data
+
+SERIES_EDITION = "nato-2025-08"  # the one NATO edition used for the 2014-onwards series
+BALTICS = ["EST", "LVA", "LTU"]
+
+
+# --- allies ----------------------------------------------------------------------------
+
+def allies(as_of) -> pd.DataFrame:
+    """NATO allies on `as_of` (accession date on or before it), with names."""
+    countries = data.load("countries")
+    joined = data.load("nato_enlargement", as_of)
+    out = countries.merge(joined[["iso3", "accession_date", "wave"]], on="iso3", how="inner")
+    return out.sort_values("name").reset_index(drop=True)
+
+
+def names() -> dict[str, str]:
+    c = data.load("countries")
+    return dict(zip(c["iso3"], c["name"]))
+
+
+# --- publication dates -------------------------------------------------------------------
+
+def known_by(published: pd.Series, precision: pd.Series) -> pd.Series:
+    """The date by which a publication was certainly out: the end of its month or year
+    when only those are known."""
+    end = published.copy()
+    month = precision == "month"
+    year = precision == "year"
+    end[month] = published[month] + pd.offsets.MonthEnd(0)
+    end[year] = published[year] + pd.offsets.YearEnd(0)
+    return end
+
+
+def with_publication(frame: pd.DataFrame, source_col: str = "source_id") -> pd.DataFrame:
+    src = data.load("sources")[["source_id", "published", "published_precision"]]
+    src = src.assign(known_by=known_by(src["published"], src["published_precision"]))
+    return frame.merge(src.rename(columns={"source_id": source_col}), on=source_col, how="left")
+
+
+# --- defence expenditure (NATO) ------------------------------------------------------------
+
+def spending_series(as_of, edition: str = SERIES_EDITION) -> pd.DataFrame:
+    """One NATO edition's % of GDP series, years up to as_of (long format).
+
+    Empty when that edition was not yet published on as_of.
+    """
+    frame = with_publication(data.load("defence_expenditure", as_of))
+    frame = frame[(frame["edition"] == edition) & (frame["known_by"] <= pd.Timestamp(as_of))]
+    return frame.drop(columns=["published", "published_precision", "known_by"]).reset_index(drop=True)
+
+
+def series_edition(as_of) -> str | None:
+    """The newest edition with a full time series (2014 onwards) published by as_of."""
+    frame = with_publication(data.load("defence_expenditure", as_of))
+    frame = frame[frame["known_by"] <= pd.Timestamp(as_of)]
+    spans = frame.groupby("edition").agg(first=("year", "min"), known=("known_by", "max"))
+    full = spans[spans["first"] <= 2014].sort_values("known")
+    return None if full.empty else full.index[-1]
+
+
+def latest_spending(as_of) -> pd.DataFrame:
+    """Each ally's most recent % of GDP figure known on as_of.
+
+    For every ally: the latest year any edition published by as_of covers, and
+    for that year the most recently published edition. Values keep the
+    precision (decimals) of their edition.
+    """
+    frame = with_publication(data.load("defence_expenditure", as_of))
+    frame = frame[frame["known_by"] <= pd.Timestamp(as_of)]
+    frame = frame.sort_values(["iso3", "year", "known_by"])
+    latest = frame.groupby("iso3").tail(1)
+    latest = latest.merge(data.load("countries")[["iso3", "name"]], on="iso3")
+    cols = ["iso3", "name", "year", "pct_gdp", "decimals", "estimate", "edition", "source_id"]
+    return latest[cols].sort_values("pct_gdp", ascending=False).reset_index(drop=True)
+
+
+def target(target_id: str) -> pd.Series:
+    t = data.load("nato_targets")
+    row = t.loc[t["target_id"] == target_id]
+    if row.empty:
+        raise data.DataError(f"nato_targets has no target {target_id!r}")
+    return row.iloc[0]
+
+
+def fmt_pct(value, decimals) -> str:
+    """A % of GDP value at the precision its edition published."""
+    d = 2 if pd.isna(decimals) else int(decimals)
+    return f"{value:.{d}f}%"
+
+
+# --- Kiel Ukraine Support Tracker ---------------------------------------------------------
+
+def support_by_year(as_of, measure: str = "allocation") -> pd.DataFrame:
+    """Aid by donor, year and type (EUR bn), years up to as_of."""
+    frame = data.load("support_tracker_by_year", as_of)
+    return frame[frame["measure"] == measure].reset_index(drop=True)
+
+
+def europe_codes() -> set[str]:
+    """Donors counted as 'Europe' in the tracker's headline comparisons:
+    geographic Europe incl. EU institutions, UK, Norway, Switzerland and Iceland (not Türkiye)."""
+    c = data.load("countries")
+    europe = c["region"].isin(["Northern Europe", "Western Europe", "Southern Europe", "Eastern Europe",
+                               "Europe (institution)"])
+    europe &= ~c["iso3"].isin(["RUS", "UKR", "MDA", "SRB", "BIH", "XKX"])
+    return set(c.loc[europe, "iso3"]) | {"CYP"}

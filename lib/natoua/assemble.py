@@ -1,0 +1,233 @@
+"""Assemble executed section notebooks into one report notebook.
+
+The report notebook carries, in order: a title page, a table of contents, the
+numbered sections, and generated appendices (the key-figures ledger, and what
+changed since the previous edition). Structure is raw HTML cells; the section
+cells keep their own Markdown and report outputs, tagged with their section.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import nbformat
+
+import natoua
+from . import fmt
+
+
+@dataclass
+class Part:
+    """One section (or appendix) of the report."""
+
+    section: str  # "07", "A1"
+    title: str
+    nb: nbformat.NotebookNode | None = None
+    failed: str = ""  # error summary when the section failed (degraded edition)
+    freshness: str = ""
+    stale: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.section.lstrip("0") if self.section[0].isdigit() else ""
+
+    @property
+    def anchor(self) -> str:
+        return f"sec-{self.section.lower()}"
+
+
+@dataclass
+class Edition:
+    as_of: str
+    params: dict
+    parts: list[Part]
+    ledger: dict[str, dict]
+    changes_html: str = ""
+    degraded: list[str] = field(default_factory=list)
+
+
+def section_title(nb) -> str:
+    """The first '# ' heading of the notebook."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return "Untitled section"
+
+
+def edition_date(as_of: str) -> date:
+    """The edition's publication date: SOURCE_DATE_EPOCH when set (reproducible builds), else as_of."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date()
+    return date.fromisoformat(as_of)
+
+
+def season(d: date) -> str:
+    return {12: "Winter", 1: "Winter", 2: "Winter", 3: "Spring", 4: "Spring", 5: "Spring",
+            6: "Summer", 7: "Summer", 8: "Summer"}.get(d.month, "Autumn") + f" {d.year}"
+
+
+def _raw(markup: str, section: str | None = None) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_raw_cell(markup)
+    cell.metadata["format"] = "text/html"
+    cell.metadata["raw_mimetype"] = "text/html"
+    if section:
+        cell.metadata["natoua"] = {"section": section}
+    return cell
+
+
+def title_page(ed: Edition) -> str:
+    e = html.escape
+    as_of = date.fromisoformat(ed.as_of)
+    published = edition_date(ed.as_of)
+    currency = ed.params.get("currency", "EUR")
+    banner = ""
+    if ed.degraded:
+        banner = (f'<p class="status-banner">Degraded edition: {len(ed.degraded)} section(s) failed to build '
+                  f'({e(", ".join(ed.degraded))}). See the build status page before relying on this edition.</p>')
+    return (
+        '<header class="title-page">'
+        '<p class="kicker">Analytical report</p>'
+        f"<h1>{e(natoua.TITLE)}</h1>"
+        f'<p class="subtitle">{e(natoua.SUBTITLE)}</p>'
+        '<div class="rule"></div>'
+        f"{banner}"
+        "<dl>"
+        f"<dt>Data as of</dt><dd>{e(fmt.day(as_of))}</dd>"
+        f"<dt>Edition</dt><dd>{e(season(as_of))} edition, published {e(fmt.day(published))}</dd>"
+        f"<dt>Currency</dt><dd>{e(currency)}</dd>"
+        f"<dt>Sections</dt><dd>{len([p for p in ed.parts if p.label])} numbered sections and appendices</dd>"
+        "</dl>"
+        '<p class="abstract">Every figure in this report is computed from a sourced dataset row; '
+        "the sources, editions and coverage of each dataset are listed in the appendix. "
+        "Where the data contradict the project brief, the report follows the data and says so.</p>"
+        "</header>"
+    )
+
+
+def contents(ed: Edition, extra: list[tuple[str, str, str]]) -> str:
+    e = html.escape
+    items = [(p.label, p.title, p.anchor) for p in ed.parts] + extra
+    lis = "".join(
+        f'<li><span class="toc-no">{e(no)}</span><a href="#{e(anchor)}">{e(title)}</a></li>'
+        for no, title, anchor in items
+    )
+    return f'<nav class="toc" id="contents"><h2>Contents</h2><ol>{lis}</ol></nav>'
+
+
+def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
+    e = html.escape
+    titles = {p.section: p.title for p in parts}
+    order = {p.section: i for i, p in enumerate(parts)}
+    rows = sorted(ledger.values(), key=lambda c: (order.get(c.get("section"), 99), c["name"]))
+    body = "".join(
+        "<tr>"
+        f"<td class=\"txt\"><code>{e(c['name'])}</code></td>"
+        f"<td class=\"num\">{e(c['text'])}</td>"
+        f"<td class=\"txt\">{e(c['unit'])}</td>"
+        f"<td class=\"txt\">{e(', '.join(c['datasets']))}</td>"
+        f"<td class=\"txt\">{e(_section_label(c.get('section', ''), titles))}</td>"
+        f"<td class=\"txt\">{e(c.get('check') or '')}</td>"
+        "</tr>"
+        for c in rows
+    )
+    return (
+        '<section class="report-section" id="sec-key-figures">'
+        '<h1 class="section-title">Key figures: the claim ledger</h1>'
+        "<p>Every number stated in the prose of this report is a named value computed in the section "
+        "notebooks from the datasets listed. This appendix lists them all, with the section that computed "
+        "each and, where one applies, the check the data had to pass for the section to build.</p>"
+        '<div class="report-table"><table><caption><span class="table-number">Table K.1</span> '
+        "Claim ledger: every figure in the prose</caption>"
+        '<thead><tr><th class="txt">Name</th><th class="num">Value</th><th class="txt">Unit</th>'
+        '<th class="txt">Dataset(s)</th><th class="txt">Section</th><th class="txt">Check</th></tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+        '<p class="source">Source: the datasets named in each row; see Sources and methodology.</p></div>'
+        "</section>"
+    )
+
+
+def _section_label(section: str, titles: dict) -> str:
+    if not section:
+        return ""
+    label = section.lstrip("0") if section[0].isdigit() else section
+    return f"{label}. {titles.get(section, '')}".strip()
+
+
+def status_page(ed: Edition) -> str:
+    e = html.escape
+    rows = "".join(
+        f'<tr><td class="txt">{e(p.label or p.section)}</td><td class="txt">{e(p.title)}</td>'
+        f'<td class="txt">{"FAILED: " + e(p.failed) if p.failed else "built"}</td></tr>'
+        for p in ed.parts
+    )
+    return (
+        '<section class="report-section" id="sec-status">'
+        '<h1 class="section-title">Build status</h1>'
+        '<p class="status-banner">This edition is degraded: the sections marked FAILED did not build and are '
+        "missing from it. Their executed notebooks are kept for diagnosis.</p>"
+        '<div class="report-table"><table><caption><span class="table-number">Table S.1</span> '
+        "Section build status</caption>"
+        '<thead><tr><th class="txt">Section</th><th class="txt">Title</th><th class="txt">Status</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></div></section>"
+    )
+
+
+def assemble(ed: Edition) -> nbformat.NotebookNode:
+    report = nbformat.v4.new_notebook()
+    report.metadata["natoua"] = {"title": natoua.TITLE, "as_of": ed.as_of, "claims": ed.ledger,
+                                 "params": ed.params}
+    extra = [("", "Key figures: the claim ledger", "sec-key-figures")]
+    if ed.changes_html:
+        extra.insert(0, ("", "What changed since the previous edition", "sec-changes"))
+    if ed.degraded:
+        extra.insert(0, ("", "Build status", "sec-status"))
+    cells = [_raw(title_page(ed)), _raw(contents(ed, extra))]
+    for part in ed.parts:
+        heading = (f'<h1 class="section-title">'
+                   f'{"<span class=" + chr(34) + "secno" + chr(34) + ">" + part.label + "</span>" if part.label else ""}'
+                   f"{html.escape(part.title)}</h1>")
+        fresh = ""
+        if part.freshness:
+            cls = "freshness stale" if part.stale else "freshness"
+            fresh = f'<p class="{cls}">{html.escape(part.freshness)}</p>'
+        cells.append(_raw(f'<section class="report-section" id="{part.anchor}">{heading}{fresh}', part.section))
+        if part.failed:
+            cells.append(_raw(f'<p class="status-banner">This section failed to build: {html.escape(part.failed)}</p>',
+                              part.section))
+        elif part.nb is not None:
+            cells += _section_cells(part)
+        cells.append(_raw("</section>", part.section))
+    if ed.degraded:
+        cells.append(_raw(status_page(ed)))
+    if ed.changes_html:
+        cells.append(_raw(ed.changes_html))
+    cells.append(_raw(key_figures_appendix(ed.ledger, ed.parts)))
+    report.cells = cells
+    return report
+
+
+_H1 = re.compile(r"^# .*$", re.MULTILINE)
+
+
+def _section_cells(part: Part) -> list:
+    out = []
+    dropped_title = False
+    for cell in part.nb.cells:
+        cell = nbformat.from_dict(cell)
+        if cell.cell_type == "markdown" and not dropped_title and _H1.search(cell.source):
+            cell.source = _H1.sub("", cell.source, count=1).strip()
+            dropped_title = True
+            if not cell.source:
+                continue
+        if cell.cell_type == "code" and not cell.get("outputs"):
+            continue
+        cell.metadata["natoua"] = {"section": part.section}
+        out.append(cell)
+    return out

@@ -1,0 +1,70 @@
+"""Report blocks generated from code: paragraphs, lists, call-outs, key-figure panels.
+
+Everything here escapes its text, so a dataset string can never become markup.
+Only outputs carrying one of the natoua MIME types reach the report; anything
+else a cell prints (a DataFrame repr, a warning) stays in the notebook.
+"""
+
+from __future__ import annotations
+
+import html
+
+MIME = "application/vnd.natoua.block+json"
+
+
+class Block:
+    def __init__(self, markup: str, kind: str):
+        self.markup, self.kind = markup, kind
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.markup, MIME: {"kind": self.kind}, "text/plain": self.kind}
+
+
+def _show(markup: str, kind: str) -> Block:
+    from IPython.display import display
+
+    block = Block(markup, kind)
+    display(block)
+    return block
+
+
+def paragraph(text: str) -> Block:
+    """A paragraph of generated prose (plain text, escaped)."""
+    return _show(f'<p class="generated">{html.escape(text)}</p>', "paragraph")
+
+
+def bullets(items, title: str = "") -> Block:
+    """A bulleted list of plain-text items (each may be (bold lead, rest))."""
+    lis = []
+    for item in items:
+        if isinstance(item, tuple):
+            lead, rest = item
+            lis.append(f"<li><strong>{html.escape(str(lead))}</strong> {html.escape(str(rest))}</li>")
+        else:
+            lis.append(f"<li>{html.escape(str(item))}</li>")
+    head = f'<p class="list-title">{html.escape(title)}</p>' if title else ""
+    return _show(f'<div class="generated-list">{head}<ul>{"".join(lis)}</ul></div>', "bullets")
+
+
+def callout(text: str, kind: str = "note", title: str = "") -> Block:
+    """A boxed note. kind: 'note', 'gap' (data we could not source), 'brief' (where the data correct the brief)."""
+    titles = {"gap": "Data gap", "brief": "The brief and the data", "note": "Note", "warning": "Warning"}
+    head = html.escape(title or titles.get(kind, "Note"))
+    return _show(
+        f'<aside class="callout callout-{html.escape(kind)}"><p class="callout-title">{head}</p>'
+        f"<p>{html.escape(text)}</p></aside>",
+        "callout",
+    )
+
+
+def key_figures(items) -> Block:
+    """A panel of headline numbers: items are (value_text, label, note) or claims with labels."""
+    cells = []
+    for value, label, *rest in items:
+        text = getattr(value, "text", value)
+        note = f'<span class="kf-note">{html.escape(rest[0])}</span>' if rest and rest[0] else ""
+        cells.append(
+            f'<div class="kf"><span class="kf-value">{html.escape(str(text))}</span>'
+            f'<span class="kf-label">{html.escape(label)}</span>{note}</div>'
+        )
+    return _show(f'<div class="key-figures">{"".join(cells)}</div>', "key_figures")

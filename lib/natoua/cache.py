@@ -1,0 +1,119 @@
+"""Cache of executed sections under reports/.cache/.
+
+A section's entry is keyed on the notebook's content (outputs stripped), its
+parameters and the natoua package source. The entry records which datasets
+the execution read (the data loader logs them) and their content digests; it
+is used only while every one of those datasets is unchanged. Entries are
+written atomically (notebook first, then the meta file that commits it) and a
+truncated or tampered entry fails its checksum and is rebuilt, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from . import data, paths
+
+CACHE_FORMAT = 1
+
+
+def sha256(data_bytes: bytes) -> str:
+    return hashlib.sha256(data_bytes).hexdigest()
+
+
+def notebook_digest(path: Path) -> str:
+    """The notebook's content as a reader of the code sees it: cells, not outputs or counters."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = [
+        {"type": c.get("cell_type"), "source": _source(c), "tags": sorted(c.get("metadata", {}).get("tags", []))}
+        for c in nb.get("cells", [])
+    ]
+    return sha256(json.dumps(cells, sort_keys=True).encode())
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+@lru_cache(maxsize=1)
+def package_digest() -> str:
+    """Digest of the natoua package source (Python and templates)."""
+    h = hashlib.sha256()
+    root = paths.PACKAGE_SOURCE
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".j2", ".css", ".json") and "__pycache__" not in p.parts:
+            h.update(str(p.relative_to(root)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def params_digest(params: dict) -> str:
+    return sha256(json.dumps(params, sort_keys=True, default=str).encode())
+
+
+def section_key(notebook: Path, params: dict) -> str:
+    return sha256(f"{CACHE_FORMAT}|{notebook_digest(notebook)}|{params_digest(params)}|{package_digest()}".encode())
+
+
+@dataclass
+class Entry:
+    notebook: Path
+    reads: dict[str, str]
+    seconds: float
+
+
+class SectionCache:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else paths.REPORTS / ".cache" / "sections"
+
+    def _paths(self, section: str, key: str) -> tuple[Path, Path]:
+        folder = self.root / section
+        return folder / f"{key}.ipynb", folder / f"{key}.json"
+
+    def lookup(self, section: str, key: str) -> Entry | None:
+        """The cached execution, if it is complete, intact and its datasets are unchanged."""
+        nb_path, meta_path = self._paths(section, key)
+        if not meta_path.exists():
+            return None
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("format") != CACHE_FORMAT or sha256(nb_path.read_bytes()) != meta["notebook_sha256"]:
+                raise ValueError("checksum mismatch")
+        except (OSError, ValueError, KeyError, TypeError):
+            self.discard(section, key)  # partial or corrupted: rebuild
+            return None
+        for name, digest in meta["reads"].items():
+            try:
+                if data.dataset_digest(name) != digest:
+                    return None
+            except data.DataError:
+                return None
+        return Entry(notebook=nb_path, reads=meta["reads"], seconds=meta.get("seconds", 0.0))
+
+    def store(self, section: str, key: str, notebook_bytes: bytes, reads: dict[str, str], seconds: float) -> Path:
+        nb_path, meta_path = self._paths(section, key)
+        nb_path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(nb_path, notebook_bytes)
+        meta = {"format": CACHE_FORMAT, "notebook_sha256": sha256(notebook_bytes), "reads": reads,
+                "seconds": round(seconds, 3)}
+        _atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode())
+        return nb_path
+
+    def discard(self, section: str, key: str) -> None:
+        for p in self._paths(section, key):
+            p.unlink(missing_ok=True)
+
+
+def _atomic_write(path: Path, payload: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

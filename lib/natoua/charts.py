@@ -1,0 +1,122 @@
+"""House chart style and the figure helper.
+
+    fig, ax = charts.new()
+    ax.plot(...)
+    charts.show(fig, title="Poland's spending doubled", caption="...", source=df, alt="...")
+
+`show` renders the figure once as an embedded PNG inside a <figure> with the
+title (which states the finding), a caption numbered at export
+("Figure 7.1"), a "Source:" line and alt text. Output is deterministic: no
+timestamps or software tags in the PNG, fixed hash salt.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # rendered to PNG ourselves; no GUI, no inline duplicate
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .data import source_text  # noqa: E402
+
+MIME = "application/vnd.natoua.figure+json"
+
+# Okabe–Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
+BLUE, ORANGE, GREEN, VERMILION, SKY, PURPLE, YELLOW, BLACK = PALETTE
+GREY = "#8C8C8C"
+LIGHT_GREY = "#D9D9D9"
+INK = "#1A1A1A"
+DPI = 150
+
+
+def apply_style() -> None:
+    plt.rcParams.update({
+        "font.family": "DejaVu Sans",
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.labelsize": 9,
+        "axes.edgecolor": GREY,
+        "axes.labelcolor": INK,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "axes.grid.axis": "y",
+        "axes.axisbelow": True,
+        "axes.prop_cycle": plt.cycler(color=PALETTE),
+        "grid.color": LIGHT_GREY,
+        "grid.linewidth": 0.6,
+        "xtick.color": INK,
+        "ytick.color": INK,
+        "legend.frameon": False,
+        "legend.fontsize": 8,
+        "figure.dpi": DPI,
+        "savefig.dpi": DPI,
+        "figure.facecolor": "white",
+        "svg.hashsalt": "natoua",
+        "path.simplify": True,
+    })
+
+
+apply_style()
+
+
+def new(width: float = 6.8, height: float = 3.4, **kwargs):
+    """A figure and axes in house style (inches; 6.8 in fills the A4 text width)."""
+    fig, ax = plt.subplots(figsize=(width, height), **kwargs)
+    return fig, ax
+
+
+def png_bytes(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.08,
+                metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+class Figure:
+    """A rendered figure: displays as HTML in JupyterLab and in the report."""
+
+    def __init__(self, png: bytes, *, title: str, caption: str, source: str, alt: str, wide: bool = False):
+        self.png, self.title, self.caption, self.source, self.alt = png, title, caption, source, alt
+        self.wide = wide
+
+    def html(self) -> str:
+        b64 = base64.b64encode(self.png).decode("ascii")
+        e = html.escape
+        return (
+            f'<figure class="report-figure">'
+            f'<p class="figure-title">{e(self.title)}</p>'
+            f'<img src="data:image/png;base64,{b64}" alt="{e(self.alt, quote=True)}"/>'
+            f'<figcaption><span class="figure-number">Figure</span> {e(self.caption)}'
+            f'<span class="source">{e(self.source)}</span></figcaption>'
+            f"</figure>"
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        meta = {"title": self.title, "caption": self.caption, "source": self.source, "alt": self.alt}
+        return {"text/html": self.html(), MIME: meta, "text/plain": f"Figure: {self.title}"}
+
+
+def show(fig, *, title: str, caption: str, source, alt: str) -> Figure:
+    """Render and display a figure with its title, caption, source line and alt text."""
+    for name, text in (("title", title), ("caption", caption), ("alt", alt)):
+        if not str(text).strip():
+            raise ValueError(f"figure {name} is required")
+    out = Figure(png_bytes(fig), title=title, caption=caption, source=source_text(source), alt=alt)
+    from IPython.display import display
+
+    display(out)
+    return out
+
+
+def label_end(ax, x, y, text, color, dx=0.15, **kwargs):
+    """Direct label at the end of a line (instead of a legend)."""
+    ax.annotate(text, (x, y), xytext=(4, 0), textcoords="offset points", va="center",
+                color=color, fontsize=8, **kwargs)

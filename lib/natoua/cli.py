@@ -1,0 +1,118 @@
+"""The `natoua` command: build, briefs, validate."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import DEFAULT_AS_OF, paths
+
+
+def _sections(value: str) -> list[str]:
+    return [s.strip() for s in value.split(",") if s.strip()]
+
+
+def _param(value: str) -> tuple[str, str, object]:
+    """'12.ceasefire_year=2027' -> ('12', 'ceasefire_year', 2027)."""
+    import ast
+
+    try:
+        target, raw = value.split("=", 1)
+        section, name = target.split(".", 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected SECTION.NAME=VALUE, e.g. 12.ceasefire_year=2027") from None
+    try:
+        parsed = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        parsed = raw
+    return section, name, parsed
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="natoua", description="Build the report 'NATO–Ukraine Relations 2026' from data.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build an edition (HTML + PDF) and publish it under reports/<as_of>/")
+    b.add_argument("--as-of", default=DEFAULT_AS_OF, help=f"data cut-off date YYYY-MM-DD (default {DEFAULT_AS_OF})")
+    b.add_argument("--sections", type=_sections, help="comma-separated section numbers, e.g. 02,07 (default: all)")
+    b.add_argument("--jobs", type=int, default=0, help="worker processes (default: number of cores)")
+    b.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip the PDF")
+    b.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder (default: reports/)")
+    b.add_argument("--currency", default="EUR", help="EUR (default) or USD")
+    b.add_argument("-p", "--param", dest="params", type=_param, action="append", default=[],
+                   metavar="SECTION.NAME=VALUE", help="a section parameter, e.g. -p 12.ceasefire_year=2027")
+    b.add_argument("--force", action="store_true", help="ignore the cache and re-execute every section")
+    b.add_argument("--keep-going", action="store_true", help="publish a degraded edition when sections fail")
+    wait = b.add_mutually_exclusive_group()
+    wait.add_argument("--wait", dest="wait", action="store_true", default=True, help="wait for a running build (default)")
+    wait.add_argument("--no-wait", dest="wait", action="store_false", help="exit with code 3 if another build is running")
+    b.add_argument("--quiet", action="store_true", help="print only errors")
+
+    v = sub.add_parser("validate", help="validate the data package (file:row:column: message per problem)")
+    v.add_argument("--data", type=Path, help="data folder (default: data/)")
+
+    br = sub.add_parser("briefs", help="build per-ally briefs into reports/<as_of>/briefs/")
+    br.add_argument("--as-of", default=DEFAULT_AS_OF)
+    br.add_argument("--allies", default="all", help="comma-separated ISO3 codes, or 'all' (default)")
+    br.add_argument("--jobs", type=int, default=0)
+    br.add_argument("--no-pdf", dest="pdf", action="store_false")
+    br.add_argument("--out", type=Path, default=paths.REPORTS)
+    br.add_argument("--force", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "validate":
+        return _validate(args)
+    from .build import BuildError, EXIT_BAD_INPUT
+
+    try:
+        if args.command == "build":
+            return _build(args)
+        if args.command == "briefs":
+            from .briefs import run_briefs
+
+            return run_briefs(args)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("interrupted: nothing published", file=sys.stderr)
+        return 130
+    return EXIT_BAD_INPUT
+
+
+def _validate(args) -> int:
+    if args.data:
+        os.environ["NATOUA_DATA_DIR"] = str(args.data.resolve())
+    from .validate import validate_package
+
+    problems = validate_package()
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) in {paths.datapackage()}", file=sys.stderr)
+        return 2
+    print(f"data package valid: {paths.datapackage()}")
+    return 0
+
+
+def _build(args) -> int:
+    from .build import Options, build
+    from .execute import quiet_imports
+
+    quiet_imports()
+    params: dict = {}
+    for section, name, value in args.params:
+        params.setdefault(section, {})[name] = value
+    options = Options(as_of=args.as_of, sections=args.sections, jobs=args.jobs, pdf=args.pdf, out=args.out,
+                      currency=args.currency.upper(), params=params, force=args.force, keep_going=args.keep_going,
+                      wait=args.wait, quiet=args.quiet)
+    return build(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

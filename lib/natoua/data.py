@@ -1,0 +1,247 @@
+"""Load datasets by name from data/datapackage.json.
+
+`load("summits", as_of="2024-12-31")` returns a typed DataFrame with the rows
+known on that date. Every read is recorded (dataset name and content hash) in
+the file named by NATOUA_RUN_LOG when the build sets it, so the build cache
+knows which datasets a notebook actually used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+
+RUN_LOG_ENV = "NATOUA_RUN_LOG"
+
+
+class DataError(Exception):
+    """A dataset could not be loaded; the message names file, row and column."""
+
+
+# --- the package descriptor -------------------------------------------------
+
+@lru_cache(maxsize=4)
+def _package(descriptor_path: str, mtime_ns: int) -> dict:
+    try:
+        return json.loads(Path(descriptor_path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{_rel(Path(descriptor_path))}:{exc.lineno}:-: not valid JSON: {exc.msg}") from None
+
+
+def package() -> dict:
+    """The parsed datapackage.json."""
+    p = paths.datapackage()
+    if not p.exists():
+        raise DataError(f"{_rel(p)}:-:-: data package descriptor is missing")
+    return _package(str(p), p.stat().st_mtime_ns)
+
+
+def resource(name: str) -> dict:
+    """The descriptor of one resource (schema, sources, coverage)."""
+    for res in package().get("resources", []):
+        if res.get("name") == name:
+            return res
+    known = ", ".join(sorted(r.get("name", "?") for r in package().get("resources", [])))
+    raise DataError(f"{_rel(paths.datapackage())}:-:-: no dataset named {name!r} (known: {known})")
+
+
+def resource_names() -> list[str]:
+    return [r["name"] for r in package().get("resources", [])]
+
+
+def resource_path(res: dict) -> Path:
+    """The CSV behind a resource; refuses paths that leave the data folder."""
+    base = paths.data_dir()
+    raw = res.get("path")
+    if not isinstance(raw, str) or not raw:
+        raise DataError(f"{_rel(paths.datapackage())}:-:-: resource {res.get('name')!r} has no path")
+    target = (base / raw).resolve()
+    if Path(raw).is_absolute() or not target.is_relative_to(base):
+        raise DataError(
+            f"{_rel(paths.datapackage())}:-:-: resource {res.get('name')!r} path {raw!r} points outside the data folder"
+        )
+    return target
+
+
+# --- loading -------------------------------------------------------------------
+
+_PRECISION_SUFFIX = "_precision"
+
+
+def load(name: str, as_of: str | date | None = None) -> pd.DataFrame:
+    """A dataset as a typed DataFrame.
+
+    With `as_of`, rows dated after it are dropped, using the field the resource
+    names in its `as_of_filter` property (a date field, or an integer year).
+    """
+    res = resource(name)
+    csv_path = resource_path(res)
+    frame = _read_typed(name, str(csv_path), _file_digest(csv_path), json.dumps(res, sort_keys=True))
+    _record_read(name, csv_path, res)
+    if as_of is not None and res.get("as_of_filter"):
+        frame = _filter_as_of(frame, res["as_of_filter"], as_of)
+    return frame.copy()
+
+
+def _filter_as_of(frame: pd.DataFrame, rule: dict, as_of) -> pd.DataFrame:
+    cutoff = pd.Timestamp(as_of)
+    field = rule["field"]
+    col = frame[field]
+    if pd.api.types.is_datetime64_any_dtype(col):
+        keep = col.isna() if rule.get("keep_undated") else pd.Series(False, index=frame.index)
+        keep |= col <= cutoff
+    else:  # an integer year: the year is kept once it has started
+        keep = col <= cutoff.year
+    return frame.loc[keep].reset_index(drop=True)
+
+
+@lru_cache(maxsize=64)
+def _read_typed(name: str, csv_path: str, digest: str, descriptor_json: str) -> pd.DataFrame:
+    res = json.loads(descriptor_json)
+    fields = res.get("schema", {}).get("fields", [])
+    try:
+        raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{_rel(Path(csv_path))}:-:-: cannot read CSV: {exc}") from None
+    missing = [f["name"] for f in fields if f["name"] not in raw.columns]
+    if missing:
+        raise DataError(f"{_rel(Path(csv_path))}:1:{missing[0]}: column is missing from the header")
+    out = {}
+    for field in fields:
+        out[field["name"]] = _convert(raw[field["name"]], field, csv_path)
+    return pd.DataFrame(out)
+
+
+def _convert(col: pd.Series, field: dict, csv_path: str) -> pd.Series:
+    kind = field.get("type", "string")
+    empty = col.str.strip() == ""
+    try:
+        if kind == "integer":
+            return pd.to_numeric(col.where(~empty), errors="raise").astype("Int64")
+        if kind == "number":
+            return pd.to_numeric(col.where(~empty), errors="raise").astype("float64")
+        if kind == "boolean":
+            mapped = col.str.lower().map({"true": True, "false": False})
+            if (mapped.isna() & ~empty).any():
+                raise ValueError("not true/false")
+            return mapped.astype("boolean")
+        if kind == "date":
+            return pd.to_datetime(col.where(~empty), format="%Y-%m-%d", errors="raise")
+        if kind == "year":
+            return pd.to_numeric(col.where(~empty), errors="raise").astype("Int64")
+    except (ValueError, TypeError):
+        row = _first_bad_row(col, kind)
+        raise DataError(
+            f"{_rel(Path(csv_path))}:{row}:{field['name']}: value {col.iloc[row - 2]!r} is not a valid {kind}"
+        ) from None
+    return col.where(~empty, None).astype("string")
+
+
+def _first_bad_row(col: pd.Series, kind: str) -> int:
+    for i, value in enumerate(col):
+        if value.strip() == "":
+            continue
+        try:
+            if kind in ("integer", "year"):
+                int(value)
+            elif kind == "number":
+                float(value)
+            elif kind == "date":
+                date.fromisoformat(value)
+            elif kind == "boolean" and value.lower() not in ("true", "false"):
+                raise ValueError
+        except ValueError:
+            return i + 2  # header is line 1
+    return 2
+
+
+# --- reads, hashes, sources ------------------------------------------------------
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def descriptor_digest(res: dict) -> str:
+    return hashlib.sha256(json.dumps(res, sort_keys=True).encode()).hexdigest()
+
+
+def dataset_digest(name: str) -> str:
+    """Content hash of one dataset: its CSV bytes and its descriptor."""
+    res = resource(name)
+    return hashlib.sha256(
+        (_file_digest(resource_path(res)) + descriptor_digest(res)).encode()
+    ).hexdigest()
+
+
+def _record_read(name: str, csv_path: Path, res: dict) -> None:
+    log = os.environ.get(RUN_LOG_ENV)
+    if not log:
+        return
+    entry = {"dataset": name, "digest": dataset_digest(name)}
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry) + "\n")
+
+
+@dataclass(frozen=True)
+class Source:
+    source_id: str
+    publisher: str
+    title: str
+    edition: str
+    url: str
+
+    def citation(self) -> str:
+        edition = f", {self.edition}" if self.edition else ""
+        return f"{self.publisher}, {self.title}{edition}"
+
+
+def source(source_id: str) -> Source:
+    table = load("sources")
+    match = table.loc[table["source_id"] == source_id]
+    if match.empty:
+        raise DataError(f"{_rel(resource_path(resource('sources')))}:-:source_id: unknown source {source_id!r}")
+    row = match.iloc[0]
+    return Source(
+        source_id=source_id,
+        publisher=str(row["publisher"]),
+        title=str(row["title"]),
+        edition="" if pd.isna(row["edition"]) else str(row["edition"]),
+        url="" if pd.isna(row["url"]) else str(row["url"]),
+    )
+
+
+def source_line(frame_or_ids) -> str:
+    """'Source: ...' naming each distinct publisher, title and edition behind the rows."""
+    if isinstance(frame_or_ids, pd.DataFrame):
+        ids = [i for i in frame_or_ids["source_id"].dropna().unique()]
+    else:
+        ids = list(dict.fromkeys(frame_or_ids))
+    cites = list(dict.fromkeys(source(i).citation() for i in ids))
+    if not cites:
+        return "Source: none (no rows)."
+    return "Source: " + "; ".join(cites) + "."
+
+
+def source_text(source) -> str:
+    """A 'Source:' line from text, a DataFrame with source_id, or a list of source ids."""
+    if isinstance(source, str):
+        return source if source.startswith("Source") else f"Source: {source}"
+    if isinstance(source, pd.DataFrame) or isinstance(source, (list, tuple, set)):
+        return source_line(source if isinstance(source, pd.DataFrame) else list(source))
+    raise TypeError("source must be text, a DataFrame with a source_id column, or source ids")
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return str(path)

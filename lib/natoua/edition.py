@@ -1,0 +1,120 @@
+"""Write one edition into its staging folder: report HTML and PDF, executed notebooks,
+claims.json, manifest.json (and, with a previous edition, changes.md)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from . import assemble, claims, data, paths
+
+log = logging.getLogger("natoua.build")
+
+
+class EditionError(Exception):
+    pass
+
+
+def file_stem(as_of: str) -> str:
+    return f"nato-ukraine-relations-{as_of}"
+
+
+def collect_ledger(parts: list[assemble.Part]) -> dict[str, dict]:
+    """All claims of all sections; a name claimed by two sections is an error."""
+    ledger: dict[str, dict] = {}
+    for part in parts:
+        if part.nb is None:
+            continue
+        for name, payload in claims.collect(part.nb).items():
+            payload = dict(payload, section=part.section)
+            if name in ledger and ledger[name]["section"] != part.section:
+                raise EditionError(f"claim {name!r} is made in section {ledger[name]['section']} and again in {part.section}")
+            ledger[name] = payload
+    return ledger
+
+
+def write_edition(options, sections, entries, failed, results, staging: Path, executed_dir: Path,
+                  report_key: str, run_id: str) -> int:
+    from .export import ReportHTMLExporter, html_to_pdf
+
+    failed_ids = {s.section for s in failed}
+    parts = []
+    for s in sections:
+        part = assemble.Part(section=s.section, title=s.title)
+        if s.section in failed_ids:
+            err = (results[s.section].error or {})
+            part.failed = f"{err.get('ename')}: {(err.get('evalue') or '').strip().splitlines()[0] if err.get('evalue') else ''}"
+        else:
+            src = entries[s.section].notebook
+            shutil.copyfile(src, executed_dir / s.notebook.name)
+            part.nb = nbformat.read(str(src), as_version=4)
+        parts.append(part)
+
+    ledger = collect_ledger(parts)
+    ed = assemble.Edition(as_of=options.as_of, params=options.common_parameters(), parts=parts, ledger=ledger,
+                          degraded=[p.section for p in parts if p.failed])
+    report_nb = assemble.assemble(ed)
+    exporter = ReportHTMLExporter()
+    html, _ = exporter.from_notebook_node(report_nb, resources={"metadata": {"name": file_stem(options.as_of)}})
+    stem = file_stem(options.as_of)
+    (staging / f"{stem}.html").write_text(html, encoding="utf-8")
+    log.info("wrote %s.html (%d bytes)", stem, len(html))
+    if options.pdf:
+        pdf = html_to_pdf(html)
+        (staging / f"{stem}.pdf").write_bytes(pdf)
+        log.info("wrote %s.pdf (%d bytes)", stem, len(pdf))
+    nbformat.write(report_nb, str(staging / f"{stem}.ipynb"))
+
+    (staging / "claims.json").write_text(json.dumps(ledger, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+    manifest = {
+        "title": "NATO–Ukraine Relations 2026",
+        "as_of": options.as_of,
+        "report_key": report_key,
+        "parameters": {"common": options.common_parameters(), "sections": {s.section: {} for s in sections}},
+        "sections": [
+            {
+                "section": s.section,
+                "notebook": f"notebooks/{s.notebook.name}",
+                "title": s.title,
+                "status": "failed" if s.section in failed_ids else ("executed" if s.section in results else "cached"),
+                "seconds": round(results[s.section].seconds, 2) if s.section in results else None,
+                "datasets": entries[s.section].reads if s.section not in failed_ids else {},
+            }
+            for s in sections
+        ],
+        "inputs": input_digests(),
+        "outputs": sorted(p.name for p in staging.iterdir() if p.is_file()) + ["build.log", "manifest.json"],
+        "versions": _versions(),
+        "degraded": [s.section for s in failed],
+    }
+    from .build import section_parameters
+
+    for s in sections:
+        manifest["parameters"]["sections"][s.section] = section_parameters(s, options)
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
+    return 0
+
+
+def input_digests() -> dict:
+    """sha256 of every dataset file and of the package descriptor."""
+    import hashlib
+
+    out = {}
+    base = paths.data_dir()
+    for name in data.resource_names():
+        path = data.resource_path(data.resource(name))
+        out[f"data/{path.relative_to(base)}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    out["data/datapackage.json"] = hashlib.sha256(paths.datapackage().read_bytes()).hexdigest()
+    return dict(sorted(out.items()))
+
+
+def _versions() -> dict:
+    from .build import environment_versions
+
+    return environment_versions()

@@ -1,0 +1,151 @@
+"""Run notebooks with Papermill's Python API in worker processes.
+
+Each worker is one process that executes notebooks one after another. Start-up
+dominates the cost of a short notebook (kernel launch, then pandas and
+matplotlib imports), so a worker keeps the next kernel already started, with
+those imports done, while the current notebook runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths
+from .data import RUN_LOG_ENV
+
+KERNEL_NAME = "python3"
+# Imported in each kernel as it starts, before a notebook is assigned to it.
+WARM_IMPORTS = "import natoua.warm"
+
+
+def quiet_imports() -> None:
+    """Skip an optional, slow validator that jsonschema would import (about 1 s per process).
+
+    rfc3987-syntax only validates IRI formats; notebooks never use that format.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
+@dataclass
+class Job:
+    section: str
+    notebook: Path
+    parameters: dict
+    output: Path
+    run_log: Path
+    env: dict = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    section: str
+    ok: bool
+    seconds: float
+    output: Path
+    reads: dict[str, str]
+    error: dict | None = None
+
+
+class _Prewarmed:
+    """One kernel started ahead of need, for the next job of this worker."""
+
+    def __init__(self):
+        self.km = None
+        self.run_log = None
+
+    def start(self, run_log: Path, env: dict):
+        from jupyter_client.manager import KernelManager
+
+        kernel_env = dict(os.environ)
+        kernel_env.update(env)
+        kernel_env[RUN_LOG_ENV] = str(run_log)
+        kernel_env["PYTHONHASHSEED"] = "0"
+        km = KernelManager(kernel_name=KERNEL_NAME)
+        km.start_kernel(env=kernel_env, cwd=str(paths.NOTEBOOKS),
+                        extra_arguments=[f"--IPKernelApp.exec_lines={WARM_IMPORTS!r}"])
+        self.km, self.run_log = km, run_log
+        return km
+
+    def take(self):
+        km, self.km = self.km, None
+        return km
+
+
+_NEXT = _Prewarmed()
+
+
+def run_job(job: Job, next_job: Job | None = None) -> Result:
+    """Execute one notebook; start the kernel for `next_job` while this one runs."""
+    quiet_imports()
+    import papermill as pm
+
+    job.output.parent.mkdir(parents=True, exist_ok=True)
+    job.run_log.unlink(missing_ok=True)
+    started = time.perf_counter()
+    km = _NEXT.take() if _NEXT.run_log == job.run_log else None
+    if km is None:
+        km = _Prewarmed().start(job.run_log, job.env)
+    if next_job is not None:
+        next_job.run_log.unlink(missing_ok=True)
+        _NEXT.start(next_job.run_log, next_job.env)
+    error = None
+    try:
+        pm.execute_notebook(
+            str(job.notebook), str(job.output), parameters=job.parameters, kernel_name=KERNEL_NAME,
+            progress_bar=False, log_output=False, cwd=str(paths.NOTEBOOKS),
+            request_save_on_cell_execute=False, km=km,
+        )
+    except pm.PapermillExecutionError as exc:
+        error = {"cell": exc.exec_count, "cell_index": exc.cell_index, "ename": exc.ename,
+                 "evalue": exc.evalue}
+    except Exception as exc:  # kernel died, notebook unreadable, ...
+        error = {"cell": None, "cell_index": None, "ename": type(exc).__name__, "evalue": str(exc),
+                 "trace": traceback.format_exc(limit=3)}
+    finally:
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:
+            pass
+    seconds = time.perf_counter() - started
+    if error is None:
+        normalise(job.output)
+    return Result(job.section, error is None, seconds, job.output, read_log(job.run_log), error)
+
+
+def read_log(run_log: Path) -> dict[str, str]:
+    reads: dict[str, str] = {}
+    if run_log.exists():
+        for line in run_log.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            reads[entry["dataset"]] = entry["digest"]
+    return dict(sorted(reads.items()))
+
+
+def normalise(path: Path) -> None:
+    """Drop run-specific metadata (timestamps, paths) so executed notebooks are reproducible."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    pm_meta = nb.get("metadata", {}).get("papermill", {})
+    for key in ("start_time", "end_time", "duration", "input_path", "output_path", "environment_variables"):
+        pm_meta.pop(key, None)
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {})
+        meta.pop("execution", None)
+        pmc = meta.get("papermill", {})
+        for key in ("start_time", "end_time", "duration"):
+            pmc.pop(key, None)
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def shutdown_prewarmed() -> None:
+    km = _NEXT.take()
+    if km is not None:
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:
+            pass

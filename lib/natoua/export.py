@@ -1,0 +1,129 @@
+"""nbconvert exporters: a self-contained HTML page and a print-grade PDF.
+
+Both are registered under nbconvert's exporter entry point, so
+`jupyter nbconvert --to natoua_html|natoua_pdf executed.ipynb` works outside
+the build too. The PDF is the same HTML rendered by WeasyPrint with the
+stylesheet's print rules; WeasyPrint may fetch nothing but `data:` URLs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nbconvert.exporters import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
+
+from . import claims, paths
+from .blocks import MIME as BLOCK_MIME
+from .charts import MIME as FIGURE_MIME
+from .tables import MIME as TABLE_MIME
+
+REPORT_MIMES = (FIGURE_MIME, TABLE_MIME, BLOCK_MIME)
+_FIG = re.compile(r'<span class="figure-number">Figure</span>')
+_TAB = re.compile(r'<span class="table-number">Table</span>')
+
+
+class ReportPreprocessor(Preprocessor):
+    """Keep only report outputs, put claim values into the prose, number figures and tables."""
+
+    def preprocess(self, nb, resources):
+        meta = nb.metadata.get("natoua", {})
+        ledger = meta.get("claims") or claims.collect(nb)
+        default_section = meta.get("section") or _section_from_name(resources)
+        counters: dict[str, list[int]] = {}
+        for index, cell in enumerate(nb.cells):
+            section = cell.metadata.get("natoua", {}).get("section", default_section)
+            where = f"section {section}, cell {index}"
+            if cell.cell_type == "markdown":
+                cell.source = claims.substitute(cell.source, ledger, where)
+            elif cell.cell_type == "code":
+                cell.source = ""
+                cell.outputs = [o for o in cell.outputs if _is_report_output(o)]
+                count = counters.setdefault(section, [0, 0])
+                for out in cell.outputs:
+                    out.data["text/html"] = _number(out.data["text/html"], section, count)
+        return nb, resources
+
+
+def _is_report_output(output) -> bool:
+    return output.get("output_type") in ("display_data", "execute_result") and any(
+        m in output.get("data", {}) for m in REPORT_MIMES
+    ) and "text/html" in output.get("data", {})
+
+
+def _number(markup: str, section: str, count: list[int]) -> str:
+    label = section.lstrip("0") or section
+
+    def fig(_):
+        count[0] += 1
+        return f'<span class="figure-number">Figure {label}.{count[0]}</span>'
+
+    def tab(_):
+        count[1] += 1
+        return f'<span class="table-number">Table {label}.{count[1]}</span>'
+
+    return _TAB.sub(tab, _FIG.sub(fig, markup))
+
+
+def _section_from_name(resources) -> str:
+    name = (resources or {}).get("metadata", {}).get("name", "")
+    match = re.match(r"([0-9]{2}|A[0-9])_", name)
+    return match.group(1) if match else "0"
+
+
+class ReportHTMLExporter(HTMLExporter):
+    """One self-contained HTML file: no code, no prompts, no scripts, figures embedded."""
+
+    export_from_notebook = "NATO–Ukraine report (HTML)"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("template_name", "natoua")
+        super().__init__(**kwargs)
+        self.extra_template_basedirs = [str(paths.TEMPLATES)]
+        self.exclude_input = True
+        self.exclude_input_prompt = True
+        self.exclude_output_prompt = True
+        self.register_preprocessor(ReportPreprocessor, enabled=True)
+
+    @property
+    def default_config(self):
+        config = super().default_config
+        # nbconvert's default HTML preprocessors add pygments CSS and widget state we don't use
+        config.merge({"CSSHTMLHeaderPreprocessor": {"enabled": False}})
+        return config
+
+
+class ReportPDFExporter(ReportHTMLExporter):
+    """A4 PDF via WeasyPrint: title page, contents with page numbers, running header, page X of Y."""
+
+    export_from_notebook = "NATO–Ukraine report (PDF)"
+    output_mimetype = "application/pdf"
+
+    def _file_extension_default(self):
+        return ".pdf"
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        html, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        resources["output_extension"] = ".pdf"
+        return html_to_pdf(html), resources
+
+
+def refuse_fetch(url: str, *args, **kwargs):
+    """WeasyPrint URL fetcher: only data: URLs (everything is embedded); nothing from disk or network."""
+    if url.startswith("data:"):
+        from weasyprint.urls import default_url_fetcher
+
+        return default_url_fetcher(url)
+    raise ValueError(f"refusing to fetch {url[:80]!r}: the report must be self-contained")
+
+
+def html_to_pdf(html: str) -> bytes:
+    import logging
+
+    from weasyprint import HTML
+
+    # WeasyPrint reports CSS it ignores as warnings; keep them out of the console and the PDF.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    document = HTML(string=html, base_url=str(paths.TEMPLATES), url_fetcher=refuse_fetch)
+    return document.write_pdf(uncompressed_pdf=False)

@@ -1,0 +1,86 @@
+"""Formatting numbers, money and dates for prose, tables and captions (one house style)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import pandas as pd
+
+CURRENCY_SYMBOL = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+def number(value, decimals: int = 0) -> str:
+    """1234.5 -> '1,234.5'; missing -> '–'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "–"
+    return f"{value:,.{decimals}f}"
+
+
+def pct(value, decimals: int = 1) -> str:
+    """2.034 -> '2.0%'."""
+    return "–" if _missing(value) else f"{value:.{decimals}f}%"
+
+
+def money_bn(value, currency: str = "EUR", decimals: int = 1) -> str:
+    """349.87 -> '€349.9 bn'."""
+    if _missing(value):
+        return "–"
+    symbol = CURRENCY_SYMBOL.get(currency)
+    body = f"{value:,.{decimals}f} bn"
+    return f"{symbol}{body}" if symbol else f"{currency} {body}"
+
+
+def money(amount, currency: str, unit: str = "bn", decimals: int = 1) -> str:
+    """(2.5, 'GBP') -> '£2.5 bn'; other currencies by ISO code: 'CAD 3.0 bn'."""
+    if _missing(amount):
+        return "–"
+    symbol = CURRENCY_SYMBOL.get(currency)
+    body = f"{amount:,.{decimals}f} {unit}".strip()
+    return f"{symbol}{body}" if symbol else f"{currency} {body}"
+
+
+def day(value, precision: str = "day") -> str:
+    """A date as prose at the precision it is known: '12 July 2024', 'July 2024', '2024'."""
+    if _missing(value):
+        return "date unknown"
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    if isinstance(value, (pd.Timestamp, datetime)):
+        value = value.date()
+    if precision == "year":
+        return f"{value.year}"
+    if precision == "month":
+        return value.strftime("%B %Y")
+    return f"{value.day} {value.strftime('%B %Y')}"
+
+
+def month_year(value) -> str:
+    return day(value, "month")
+
+
+def years(value, decimals: int = 1) -> str:
+    """3.25 -> '3.3 years'; 1 -> '1.0 year'."""
+    if _missing(value):
+        return "–"
+    unit = "year" if round(value, decimals) == 1 else "years"
+    return f"{value:.{decimals}f} {unit}"
+
+
+def join(items) -> str:
+    """['a','b','c'] -> 'a, b and c'."""
+    items = [str(i) for i in items]
+    if not items:
+        return "none"
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _missing(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

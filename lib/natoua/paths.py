@@ -1,0 +1,35 @@
+"""Where things live. The only module that knows the repository layout.
+
+The data folder can be redirected with NATOUA_DATA_DIR (tests apply malformed
+fixtures to a copy of the real package this way); everything else is fixed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+REPORTS = ROOT / "reports"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PACKAGE_SOURCE = Path(__file__).resolve().parent
+
+
+def data_dir() -> Path:
+    """The data package folder (data/ unless NATOUA_DATA_DIR says otherwise)."""
+    override = os.environ.get("NATOUA_DATA_DIR")
+    return Path(override).resolve() if override else ROOT / "data"
+
+
+def datapackage() -> Path:
+    return data_dir() / "datapackage.json"
+
+
+def section_notebooks() -> list[Path]:
+    """Report sections in report order: notebooks named NN_slug.ipynb."""
+    return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def ally_brief_notebook() -> Path:
+    return NOTEBOOKS / "ally_brief.ipynb"

@@ -1,0 +1,116 @@
+"""The table helper: a captioned, sourced HTML table with every cell escaped.
+
+    tables.show(frame, caption="Summits and Ukraine decisions", source=summits,
+                formats={"pct_gdp": "{:.2f}"})
+
+The caption is numbered at export ("Table 11.1"). The table also carries a
+CSV copy for download (HTML only), with formula-like cells neutralised
+(OWASP CSV injection).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+
+import pandas as pd
+
+from .data import source_text
+
+MIME = "application/vnd.natoua.table+json"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    """A cell as text that a spreadsheet will not evaluate."""
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    if text.startswith(FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    safe = frame.copy()
+    safe.columns = [csv_safe(c) for c in safe.columns]
+    for col in safe.columns:
+        safe[col] = safe[col].map(csv_safe)
+    return safe.to_csv(index=False, lineterminator="\n")
+
+
+class Table:
+    def __init__(self, frame: pd.DataFrame, *, caption: str, source: str, formats: dict | None = None,
+                 align: dict | None = None, download: str | None = None, note: str = ""):
+        self.frame, self.caption, self.source = frame, caption, source
+        self.formats, self.align = formats or {}, align or {}
+        self.download = download or _slug(caption)
+        self.note = note
+
+    def _cell(self, col, value) -> str:
+        if value is None or (not isinstance(value, (str, list)) and pd.isna(value)):
+            return "–"
+        fmt = self.formats.get(col)
+        if callable(fmt):
+            return str(fmt(value))
+        if isinstance(fmt, str):
+            return fmt.format(value)
+        if isinstance(value, pd.Timestamp):
+            return value.strftime("%Y-%m-%d")
+        if isinstance(value, float):
+            return f"{value:,.2f}"
+        return str(value)
+
+    def html(self) -> str:
+        e = html.escape
+        numeric = {c for c in self.frame.columns if pd.api.types.is_numeric_dtype(self.frame[c])
+                   and not pd.api.types.is_bool_dtype(self.frame[c])}
+        head = "".join(
+            f'<th class="{"num" if c in numeric else "txt"}" scope="col">{e(str(c))}</th>' for c in self.frame.columns
+        )
+        rows = []
+        for _, row in self.frame.iterrows():
+            cells = "".join(
+                f'<td class="{self.align.get(c, "num" if c in numeric else "txt")}">{e(self._cell(c, row[c]))}</td>'
+                for c in self.frame.columns
+            )
+            rows.append(f"<tr>{cells}</tr>")
+        csv_b64 = base64.b64encode(to_csv(self.frame).encode("utf-8")).decode("ascii")
+        note = f'<p class="table-note">{e(self.note)}</p>' if self.note else ""
+        return (
+            '<div class="report-table">'
+            f'<table><caption><span class="table-number">Table</span> {e(self.caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f'<p class="source">{e(self.source)}'
+            f' <a class="download" download="{e(self.download)}.csv" '
+            f'href="data:text/csv;charset=utf-8;base64,{csv_b64}">Download CSV</a></p>{note}'
+            "</div>"
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        meta = {"caption": self.caption, "source": self.source, "rows": len(self.frame)}
+        return {"text/html": self.html(), MIME: meta, "text/plain": f"Table: {self.caption}"}
+
+
+def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = None,
+         align: dict | None = None, note: str = "") -> Table:
+    """Display a captioned, sourced table; cells are escaped, CSV download is injection-safe."""
+    if not caption.strip():
+        raise ValueError("table caption is required")
+    out = Table(frame.reset_index(drop=True), caption=caption, source=source_text(source),
+                formats=formats, align=align, note=note)
+    from IPython.display import display
+
+    display(out)
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "table"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False

@@ -1,0 +1,311 @@
+"""Validate the data package and report every problem as `file:row:column: message`.
+
+Frictionless checks the Table Schemas (types, constraints, primary and foreign
+keys). Around it, this module adds what Frictionless lets through or reports
+obscurely: bytes that are not UTF-8, empty and header-only files, paths leaving
+the data folder, text that would be a spreadsheet formula or HTML markup,
+dates whose precision column says "month" but carry a day, and cross-table
+consistency. Rows are file line numbers (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths
+
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+HTML_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]")
+THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        row = self.row if self.row is not None else "-"
+        return f"{self.file}:{row}:{self.column or '-'}: {self.message}"
+
+
+def validate_package(data_dir: Path | None = None) -> list[Problem]:
+    """Every problem in the data package; an empty list means it is valid."""
+    base = (data_dir or paths.data_dir()).resolve()
+    descriptor_path = base / "datapackage.json"
+    dp_name = _rel(descriptor_path, base)
+    if not descriptor_path.exists():
+        return [Problem(dp_name, None, None, "data package descriptor is missing")]
+    try:
+        descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        return [Problem(dp_name, None, None, f"not valid UTF-8: {exc.reason}")]
+    except json.JSONDecodeError as exc:
+        return [Problem(dp_name, exc.lineno, None, f"not valid JSON: {exc.msg} (column {exc.colno})")]
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
+        return [Problem(dp_name, None, "resources", "descriptor must be an object with a list of resources")]
+
+    problems: list[Problem] = []
+    readable: list[dict] = []
+    seen_names: set[str] = set()
+    for index, res in enumerate(descriptor["resources"]):
+        found = _check_resource_entry(res, index, base, dp_name, seen_names)
+        problems += found
+        if not found:
+            readable.append(res)
+
+    texts: dict[str, list[list[str]]] = {}
+    for res in readable:
+        found, rows = _check_file(res, base)
+        problems += found
+        if not found:
+            texts[res["name"]] = rows
+
+    valid = [r for r in readable if r["name"] in texts]
+    problems += _frictionless_problems(descriptor, valid, base)
+    for res in valid:
+        problems += _text_rules(res, texts[res["name"]], base)
+        problems += _precision_rules(res, texts[res["name"]], base)
+    problems += _cross_table_rules(valid, texts, base)
+    return sorted(set(problems), key=lambda p: (p.file, p.row or 0, p.column or "", p.message))
+
+
+# --- descriptor entries and files ---------------------------------------------------
+
+def _check_resource_entry(res, index: int, base: Path, dp_name: str, seen: set[str]) -> list[Problem]:
+    where = f"resources[{index}]"
+    if not isinstance(res, dict):
+        return [Problem(dp_name, None, where, "resource must be an object")]
+    name, raw = res.get("name"), res.get("path")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]+", name or ""):
+        return [Problem(dp_name, None, where, f"resource name {name!r} must be lower_snake_case")]
+    if name in seen:
+        return [Problem(dp_name, None, where, f"resource name {name!r} is used twice")]
+    seen.add(name)
+    if not isinstance(raw, str) or not raw:
+        return [Problem(dp_name, None, name, "resource has no path")]
+    target = (base / raw).resolve()
+    if Path(raw).is_absolute() or ".." in Path(raw).parts or not target.is_relative_to(base):
+        return [Problem(dp_name, None, name, f"path {raw!r} points outside the data folder")]
+    if not raw.endswith(".csv"):
+        return [Problem(dp_name, None, name, f"path {raw!r} is not a .csv file")]
+    if not isinstance(res.get("schema"), dict) or not res["schema"].get("fields"):
+        return [Problem(dp_name, None, name, "resource has no inline Table Schema with fields")]
+    if not target.is_file():
+        return [Problem(_rel(target, base), None, None, f"file is missing (resource {name!r} in datapackage.json)")]
+    return []
+
+
+def _check_file(res: dict, base: Path) -> tuple[list[Problem], list[list[str]]]:
+    """Byte-level and header checks; returns parsed rows when the file is usable."""
+    import csv
+    import io
+
+    path = (base / res["path"]).resolve()
+    name = _rel(path, base)
+    data = path.read_bytes()
+    if not data.strip():
+        return [Problem(name, None, None, "file is empty (expected a header and data rows)")], []
+    try:
+        text = data.decode("utf-8-sig")  # a UTF-8 BOM is accepted
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        return [Problem(name, line, None, f"not valid UTF-8 (byte 0x{bad}); save the file as UTF-8")], []
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = rows[0] if rows else []
+    expected = [f.get("name") for f in res["schema"]["fields"]]
+    problems = []
+    for i, label in enumerate(header):
+        if label not in expected:
+            hint = f" (expected {expected[i]!r} here; renamed?)" if i < len(expected) and expected[i] not in header else ""
+            problems.append(Problem(name, 1, label or f"#{i + 1}", f"unexpected column{hint}"))
+    for i, field in enumerate(expected):
+        if field not in header:
+            problems.append(Problem(name, 1, field, "required column is missing from the header"))
+        elif i < len(header) and header[i] != field and not problems:
+            problems.append(Problem(name, 1, field, f"column is out of order (position {header.index(field) + 1}, expected {i + 1})"))
+    if problems:
+        return problems, []
+    data_rows = rows[1:]
+    while data_rows and not any(c.strip() for c in data_rows[-1]) and len(data_rows[-1]) <= 1:
+        data_rows.pop()  # csv.reader yields [] for a final empty line only when it is truly empty
+    if not data_rows:
+        return [Problem(name, None, None, "file has a header but no data rows")], []
+    return [], rows
+
+
+# --- Frictionless ----------------------------------------------------------------------
+
+def _frictionless_problems(descriptor: dict, resources: list[dict], base: Path) -> list[Problem]:
+    from frictionless import Package, system
+
+    if not resources:
+        return []
+    names = {r["name"] for r in resources}
+    clean = []
+    for res in resources:
+        res = json.loads(json.dumps(res))
+        res["encoding"] = "utf-8-sig" if (base / res["path"]).read_bytes().startswith(b"\xef\xbb\xbf") else "utf-8"
+        # Foreign keys into a resource that is itself broken are reported on that resource.
+        fks = res.get("schema", {}).get("foreignKeys", [])
+        res["schema"]["foreignKeys"] = [fk for fk in fks if fk.get("reference", {}).get("resource", res["name"]) in names | {""}]
+        clean.append({k: v for k, v in res.items() if k in _FRICTIONLESS_KEYS})
+    problems: list[Problem] = []
+    with system.use_context(trusted=False):
+        try:
+            package = Package({"name": descriptor.get("name", "package"), "resources": clean}, basepath=str(base))
+            report = package.validate()
+        except Exception as exc:  # a descriptor Frictionless cannot even read
+            return [Problem(_rel(base / "datapackage.json", base), None, None, f"invalid descriptor: {exc}")]
+    by_name = {r["name"]: r for r in resources}
+    for task in report.tasks:
+        res = by_name.get(task.name)
+        file = _rel(base / res["path"], base) if res else _rel(base / "datapackage.json", base)
+        for err in task.errors:
+            problems.append(_translate(err, file, res))
+    for err in report.errors:
+        problems.append(Problem(_rel(base / "datapackage.json", base), None, None, err.message))
+    return problems
+
+
+_FRICTIONLESS_KEYS = {"name", "path", "format", "mediatype", "encoding", "schema", "dialect", "title", "description"}
+
+
+def _translate(err, file: str, res: dict | None) -> Problem:
+    kind = err.type
+    row = getattr(err, "row_number", None)
+    column = getattr(err, "field_name", None)
+    cell = getattr(err, "cell", None)
+    field = _field(res, column) if res and column else {}
+    if kind == "type-error":
+        expected = field.get("type", "value")
+        hint = ""
+        if expected in ("integer", "number") and cell and THOUSANDS.match(cell.strip()):
+            hint = " (remove the thousands separator)"
+        elif expected == "date":
+            hint = " (expected an existing date as YYYY-MM-DD)"
+        return Problem(file, row, column, f"{cell!r} is not a valid {expected}{hint}")
+    if kind == "constraint-error":
+        return Problem(file, row, column, f"{cell!r} breaks the rule {_constraint_text(err.note, field)}")
+    if kind == "primary-key":
+        keys = res.get("schema", {}).get("primaryKey", []) if res else []
+        keys = [keys] if isinstance(keys, str) else keys
+        return Problem(file, row, ",".join(keys) or None, f"duplicate primary key ({', '.join(keys)}): {_note(err)}")
+    if kind == "foreign-key":
+        return Problem(file, row, _fk_field(err), f"unknown reference: {_note(err)}")
+    if kind == "blank-row":
+        return Problem(file, row, None, "blank row (delete it)")
+    if kind in ("missing-cell", "extra-cell"):
+        what = "missing a cell" if kind == "missing-cell" else "has an extra cell"
+        return Problem(file, row, column, f"row {what} (check quoting and commas)")
+    if kind == "encoding-error":
+        return Problem(file, row, None, "not valid UTF-8; save the file as UTF-8")
+    return Problem(file, row, column, f"{kind}: {_note(err)}")
+
+
+def _note(err) -> str:
+    return getattr(err, "note", "") or err.message
+
+
+def _fk_field(err) -> str | None:
+    match = re.search(r'for "([^"]+)"', getattr(err, "note", "") or "")
+    return match.group(1) if match else None
+
+
+def _constraint_text(note: str, field: dict) -> str:
+    constraints = field.get("constraints", {})
+    match = re.search(r'constraint "(\w+)"', note or "")
+    name = match.group(1) if match else ""
+    if name == "enum":
+        return f"must be one of: {', '.join(map(str, constraints.get('enum', [])))}"
+    if name in ("minimum", "maximum", "minLength", "maxLength", "pattern"):
+        return f"{name} {constraints.get(name)!r}"
+    if name == "required":
+        return "a value is required"
+    if name == "unique":
+        return "values must be unique"
+    return note or "constraint"
+
+
+def _field(res: dict | None, column: str | None) -> dict:
+    for f in (res or {}).get("schema", {}).get("fields", []):
+        if f.get("name") == column:
+            return f
+    return {}
+
+
+# --- project rules ---------------------------------------------------------------------
+
+def _text_rules(res: dict, rows: list[list[str]], base: Path) -> list[Problem]:
+    """Text cells must be inert wherever they are pasted: no formulas, no markup."""
+    file = _rel(base / res["path"], base)
+    header = rows[0]
+    string_cols = [i for i, f in enumerate(res["schema"]["fields"]) if f.get("type", "string") == "string"]
+    problems = []
+    for line, row in enumerate(rows[1:], start=2):
+        for i in string_cols:
+            if i >= len(row):
+                continue
+            cell = row[i]
+            if cell[:1] in FORMULA_PREFIXES:
+                problems.append(Problem(file, line, header[i], f"text starts with {cell[0]!r} (spreadsheet formula injection risk); reword it"))
+            if HTML_MARKUP.search(cell):
+                tag = HTML_MARKUP.search(cell).group(0)
+                problems.append(Problem(file, line, header[i], f"text contains HTML markup ({tag!r}...); datasets hold plain text"))
+    return problems
+
+
+def _precision_rules(res: dict, rows: list[list[str]], base: Path) -> list[Problem]:
+    """A date whose precision is month/year must not carry an invented day/month."""
+    file = _rel(base / res["path"], base)
+    header = rows[0]
+    problems = []
+    for i, col in enumerate(header):
+        if not col.endswith("_precision") or col[: -len("_precision")] not in header:
+            continue
+        date_i = header.index(col[: -len("_precision")])
+        for line, row in enumerate(rows[1:], start=2):
+            if max(i, date_i) >= len(row):
+                continue
+            value, precision = row[date_i], row[i]
+            if precision == "month" and value[8:10] not in ("", "01"):
+                problems.append(Problem(file, line, header[date_i], f"{value!r} has a day but its precision is 'month' (use the 1st)"))
+            if precision == "year" and value[5:10] not in ("", "01-01"):
+                problems.append(Problem(file, line, header[date_i], f"{value!r} has a month/day but its precision is 'year' (use January 1st)"))
+    return problems
+
+
+def _cross_table_rules(resources: list[dict], texts: dict, base: Path) -> list[Problem]:
+    """Facts held in two tables must agree (NATO accession dates)."""
+    if "countries" not in texts or "nato_enlargement" not in texts:
+        return []
+    by_name = {r["name"]: r for r in resources}
+
+    def table(name):
+        rows = texts[name]
+        return [dict(zip(rows[0], r)) for r in rows[1:] if r]
+
+    joined = {r["iso3"]: r.get("accession_date", "") for r in table("nato_enlargement")}
+    file = _rel(base / by_name["countries"]["path"], base)
+    problems = []
+    for line, row in enumerate(table("countries"), start=2):
+        date, iso = row.get("nato_accession_date", ""), row.get("iso3", "")
+        if iso in joined and joined[iso] != date:
+            problems.append(Problem(file, line, "nato_accession_date", f"{date!r} disagrees with nato_enlargement.csv ({joined[iso]!r})"))
+        if date and iso not in joined:
+            problems.append(Problem(file, line, "nato_accession_date", f"{iso} has an accession date but no row in nato_enlargement.csv"))
+    return problems
+
+
+def _rel(path: Path, base: Path) -> str:
+    """A path as the analyst knows it: relative to the folder holding data/."""
+    try:
+        return str(path.resolve().relative_to(base.parent))
+    except ValueError:
+        return str(path)
