@@ -81,8 +81,15 @@ def latest_spending(as_of) -> pd.DataFrame:
     frame = frame.sort_values(["iso3", "year", "known_by"])
     latest = frame.groupby("iso3").tail(1)
     latest = latest.merge(data.load("countries")[["iso3", "name"]], on="iso3")
-    cols = ["iso3", "name", "year", "pct_gdp", "decimals", "estimate", "edition", "source_id"]
+    latest["edition_label"] = latest["source_id"].map(edition_label)
+    cols = ["iso3", "name", "year", "pct_gdp", "decimals", "estimate", "edition", "edition_label", "source_id"]
     return latest[cols].sort_values("pct_gdp", ascending=False).reset_index(drop=True)
+
+
+def edition_label(source_id: str) -> str:
+    """A short name for a source's edition: 'August 2025 edition', 'Annual Report 2025'."""
+    src = data.source(source_id)
+    return (src.edition.split(" (")[0].strip() or src.title) if src.edition else src.title
 
 
 def target(target_id: str) -> pd.Series:

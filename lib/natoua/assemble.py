@@ -191,7 +191,7 @@ def assemble(ed: Edition) -> nbformat.NotebookNode:
     cells = [_raw(title_page(ed)), _raw(contents(ed, extra))]
     for part in ed.parts:
         heading = (f'<h1 class="section-title">'
-                   f'{"<span class=" + chr(34) + "secno" + chr(34) + ">" + part.label + "</span>" if part.label else ""}'
+                   f'{"<span class=" + chr(34) + "secno" + chr(34) + ">" + part.label + "</span> " if part.label else ""}'
                    f"{html.escape(part.title)}</h1>")
         fresh = ""
         if part.freshness:

@@ -20,20 +20,18 @@ class Block:
         return {"text/html": self.markup, MIME: {"kind": self.kind}, "text/plain": self.kind}
 
 
-def _show(markup: str, kind: str) -> Block:
+def _show(markup: str, kind: str) -> None:
     from IPython.display import display
 
-    block = Block(markup, kind)
-    display(block)
-    return block
+    display(Block(markup, kind))
 
 
-def paragraph(text: str) -> Block:
+def paragraph(text: str) -> None:
     """A paragraph of generated prose (plain text, escaped)."""
     return _show(f'<p class="generated">{html.escape(text)}</p>', "paragraph")
 
 
-def bullets(items, title: str = "") -> Block:
+def bullets(items, title: str = "") -> None:
     """A bulleted list of plain-text items (each may be (bold lead, rest))."""
     lis = []
     for item in items:
@@ -46,7 +44,7 @@ def bullets(items, title: str = "") -> Block:
     return _show(f'<div class="generated-list">{head}<ul>{"".join(lis)}</ul></div>', "bullets")
 
 
-def callout(text: str, kind: str = "note", title: str = "") -> Block:
+def callout(text: str, kind: str = "note", title: str = "") -> None:
     """A boxed note. kind: 'note', 'gap' (data we could not source), 'brief' (where the data correct the brief)."""
     titles = {"gap": "Data gap", "brief": "The brief and the data", "note": "Note", "warning": "Warning"}
     head = html.escape(title or titles.get(kind, "Note"))
@@ -57,7 +55,7 @@ def callout(text: str, kind: str = "note", title: str = "") -> Block:
     )
 
 
-def key_figures(items) -> Block:
+def key_figures(items) -> None:
     """A panel of headline numbers: items are (value_text, label, note) or claims with labels."""
     cells = []
     for value, label, *rest in items:

@@ -104,7 +104,7 @@ class Figure:
         return {"text/html": self.html(), MIME: meta, "text/plain": f"Figure: {self.title}"}
 
 
-def show(fig, *, title: str, caption: str, source, alt: str) -> Figure:
+def show(fig, *, title: str, caption: str, source, alt: str) -> None:
     """Render and display a figure with its title, caption, source line and alt text."""
     for name, text in (("title", title), ("caption", caption), ("alt", alt)):
         if not str(text).strip():
@@ -113,7 +113,6 @@ def show(fig, *, title: str, caption: str, source, alt: str) -> Figure:
     from IPython.display import display
 
     display(out)
-    return out
 
 
 def label_end(ax, x, y, text, color, dx=0.15, **kwargs):

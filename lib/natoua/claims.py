@@ -60,6 +60,9 @@ class Claim:
         out["value"] = _jsonable(self.value)
         return out
 
+    def __repr__(self) -> str:
+        return f"{{{{ {self.name} }}}} → {self.text}"
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         shown = f"{{{{ {self.name} }}}} → {self.text}"
         return {

@@ -200,7 +200,9 @@ class Source:
     url: str
 
     def citation(self) -> str:
-        edition = f", {self.edition}" if self.edition else ""
+        """'Publisher, Title, edition' with the edition's parenthetical detail left to the appendix."""
+        edition = self.edition.split(" (")[0].strip()
+        edition = f", {edition}" if edition and edition.lower() not in self.title.lower() else ""
         return f"{self.publisher}, {self.title}{edition}"
 
 

@@ -66,7 +66,8 @@ class _Prewarmed:
         kernel_env.update(env)
         kernel_env[RUN_LOG_ENV] = str(run_log)
         kernel_env["PYTHONHASHSEED"] = "0"
-        km = KernelManager(kernel_name=KERNEL_NAME)
+        # IPC sockets in the run folder: local only, no TCP ports, no plain-text network warning.
+        km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(run_log.with_suffix(".ipc")))
         km.start_kernel(env=kernel_env, cwd=str(paths.NOTEBOOKS),
                         extra_arguments=[f"--IPKernelApp.exec_lines={WARM_IMPORTS!r}"])
         self.km, self.run_log = km, run_log

@@ -12,6 +12,7 @@ import re
 
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
+from traitlets import default
 
 from . import claims, paths
 from .blocks import MIME as BLOCK_MIME
@@ -76,10 +77,16 @@ class ReportHTMLExporter(HTMLExporter):
 
     export_from_notebook = "NATO–Ukraine report (HTML)"
 
+    @default("template_name")
+    def _template_name_default(self):
+        return "natoua"
+
+    @default("extra_template_basedirs")
+    def _extra_template_basedirs_default(self):
+        return [str(paths.TEMPLATES)]
+
     def __init__(self, **kwargs):
-        kwargs.setdefault("template_name", "natoua")
         super().__init__(**kwargs)
-        self.extra_template_basedirs = [str(paths.TEMPLATES)]
         self.exclude_input = True
         self.exclude_input_prompt = True
         self.exclude_output_prompt = True
@@ -108,13 +115,18 @@ class ReportPDFExporter(ReportHTMLExporter):
         return html_to_pdf(html), resources
 
 
-def refuse_fetch(url: str, *args, **kwargs):
-    """WeasyPrint URL fetcher: only data: URLs (everything is embedded); nothing from disk or network."""
-    if url.startswith("data:"):
-        from weasyprint.urls import default_url_fetcher
+def data_only_fetcher():
+    """A WeasyPrint URL fetcher that serves data: URLs and refuses everything else, fatally:
+    the report is self-contained, so any other fetch is a bug (or hostile input)."""
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-        return default_url_fetcher(url)
-    raise ValueError(f"refusing to fetch {url[:80]!r}: the report must be self-contained")
+    class DataOnlyFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if not url.startswith("data:"):
+                raise FatalURLFetchingError(f"refusing to fetch {url[:80]!r}: the report must be self-contained")
+            return super().fetch(url, headers)
+
+    return DataOnlyFetcher(allowed_protocols={"data"}, fail_on_errors=True)
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -125,5 +137,5 @@ def html_to_pdf(html: str) -> bytes:
     # WeasyPrint reports CSS it ignores as warnings; keep them out of the console and the PDF.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    document = HTML(string=html, base_url=str(paths.TEMPLATES), url_fetcher=refuse_fetch)
+    document = HTML(string=html, base_url=str(paths.TEMPLATES), url_fetcher=data_only_fetcher())
     return document.write_pdf(uncompressed_pdf=False)

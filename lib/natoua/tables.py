@@ -92,7 +92,7 @@ class Table:
 
 
 def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = None,
-         align: dict | None = None, note: str = "") -> Table:
+         align: dict | None = None, note: str = "") -> None:
     """Display a captioned, sourced table; cells are escaped, CSV download is injection-safe."""
     if not caption.strip():
         raise ValueError("table caption is required")
@@ -101,7 +101,6 @@ def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = No
     from IPython.display import display
 
     display(out)
-    return out
 
 
 def _slug(text: str) -> str:
