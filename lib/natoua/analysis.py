@@ -51,22 +51,27 @@ def with_publication(frame: pd.DataFrame, source_col: str = "source_id") -> pd.D
 # --- defence expenditure (NATO) ------------------------------------------------------------
 
 def spending_series(as_of, edition: str = SERIES_EDITION) -> pd.DataFrame:
-    """One NATO edition's % of GDP series, years up to as_of (long format).
+    """One NATO edition's % of GDP series, years up to as_of (long format)."""
+    frame = data.load("defence_expenditure", as_of)
+    return frame[frame["edition"] == edition].reset_index(drop=True)
 
-    Empty when that edition was not yet published on as_of.
-    """
+
+def series_edition(as_of) -> str:
+    """The edition to use for the 2014-onwards series: the newest one with a full series published by
+    as_of; if none was published by then, the earliest full series in the data (check with
+    `edition_published_by`, and say so in the text)."""
     frame = with_publication(data.load("defence_expenditure", as_of))
-    frame = frame[(frame["edition"] == edition) & (frame["known_by"] <= pd.Timestamp(as_of))]
-    return frame.drop(columns=["published", "published_precision", "known_by"]).reset_index(drop=True)
-
-
-def series_edition(as_of) -> str | None:
-    """The newest edition with a full time series (2014 onwards) published by as_of."""
-    frame = with_publication(data.load("defence_expenditure", as_of))
-    frame = frame[frame["known_by"] <= pd.Timestamp(as_of)]
     spans = frame.groupby("edition").agg(first=("year", "min"), known=("known_by", "max"))
     full = spans[spans["first"] <= 2014].sort_values("known")
-    return None if full.empty else full.index[-1]
+    if full.empty:
+        raise data.DataError("defence_expenditure has no edition with a series from 2014")
+    known = full[full["known"] <= pd.Timestamp(as_of)]
+    return known.index[-1] if not known.empty else full.index[0]
+
+
+def edition_published_by(edition: str, as_of) -> bool:
+    frame = with_publication(data.load("defence_expenditure"))
+    return bool((frame.loc[frame["edition"] == edition, "known_by"] <= pd.Timestamp(as_of)).all())
 
 
 def latest_spending(as_of) -> pd.DataFrame:

@@ -66,3 +66,22 @@ def key_figures(items) -> None:
             f'<span class="kf-label">{html.escape(label)}</span>{note}</div>'
         )
     return _show(f'<div class="key-figures">{"".join(cells)}</div>', "key_figures")
+
+
+def references(entries) -> None:
+    """A reference list: entries are dicts with publisher, title, edition, date, url, via (all plain text)."""
+    e = html.escape
+    items = []
+    for ref in entries:
+        parts = [f"{e(ref['publisher'])}, <em>{e(ref['title'])}</em>"]
+        if ref.get("edition"):
+            parts.append(e(ref["edition"]))
+        if ref.get("date"):
+            parts.append(e(ref["date"]))
+        text = ", ".join(parts) + "."
+        if ref.get("url"):
+            text += f' <span class="ref-url">{e(ref["url"])}</span>'
+        if ref.get("via"):
+            text += f' <span class="ref-via">Via: {e(ref["via"])}</span>'
+        items.append(f"<li>{text}</li>")
+    _show(f'<ol class="references">{"".join(items)}</ol>', "references")

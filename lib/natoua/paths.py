@@ -27,8 +27,10 @@ def datapackage() -> Path:
 
 
 def section_notebooks() -> list[Path]:
-    """Report sections in report order: notebooks named NN_slug.ipynb."""
-    return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    """Report sections in report order: numbered sections NN_slug.ipynb, then appendices AN_slug.ipynb."""
+    numbered = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    appendices = sorted(NOTEBOOKS.glob("A[0-9]_*.ipynb"))
+    return numbered + appendices
 
 
 def ally_brief_notebook() -> Path:

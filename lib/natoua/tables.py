@@ -23,18 +23,20 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(value) -> str:
-    """A cell as text that a spreadsheet will not evaluate."""
+    """A text cell that a spreadsheet will not evaluate: formula-like starts get a leading quote."""
     text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-    if text.startswith(FORMULA_START) and not _is_number(text):
+    if text.startswith(FORMULA_START):
         return "'" + text
     return text
 
 
 def to_csv(frame: pd.DataFrame) -> str:
+    """CSV for download; text columns are neutralised, numeric columns stay numbers."""
     safe = frame.copy()
     safe.columns = [csv_safe(c) for c in safe.columns]
     for col in safe.columns:
-        safe[col] = safe[col].map(csv_safe)
+        if not pd.api.types.is_numeric_dtype(safe[col]):
+            safe[col] = safe[col].map(csv_safe)
     return safe.to_csv(index=False, lineterminator="\n")
 
 
@@ -74,17 +76,30 @@ class Table:
                 for c in self.frame.columns
             )
             rows.append(f"<tr>{cells}</tr>")
+        cols = "".join(f'<col style="width:{w:.1f}%"/>' for w in self._widths())
         csv_b64 = base64.b64encode(to_csv(self.frame).encode("utf-8")).decode("ascii")
         note = f'<p class="table-note">{e(self.note)}</p>' if self.note else ""
         return (
             '<div class="report-table">'
             f'<table><caption><span class="table-number">Table</span> {e(self.caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f'<p class="source">{e(self.source)}'
             f' <a class="download" download="{e(self.download)}.csv" '
             f'href="data:text/csv;charset=utf-8;base64,{csv_b64}">Download CSV</a></p>{note}'
             "</div>"
         )
+
+    def _widths(self) -> list[float]:
+        """Column widths from content length, so the table can use the fixed layout algorithm
+        (auto layout measures every word of every cell, which makes long tables slow to print)."""
+        weights = []
+        for col in self.frame.columns:
+            texts = [self._cell(col, v) for v in self.frame[col]] + [str(col)]
+            longest = max(len(t) for t in texts)
+            longest_word = max((len(w) for t in texts for w in t.split()), default=1)
+            weights.append(min(max(longest, longest_word, 4), 34) + 2)
+        total = sum(weights)
+        return [100 * w / total for w in weights]
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         meta = {"caption": self.caption, "source": self.source, "rows": len(self.frame)}
@@ -106,10 +121,3 @@ def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = No
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "table"
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False

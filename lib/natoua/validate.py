@@ -72,7 +72,14 @@ def validate_package(data_dir: Path | None = None) -> list[Problem]:
         problems += _text_rules(res, texts[res["name"]], base)
         problems += _precision_rules(res, texts[res["name"]], base)
     problems += _cross_table_rules(valid, texts, base)
-    return sorted(set(problems), key=lambda p: (p.file, p.row or 0, p.column or "", p.message))
+    return sorted(set(_without_cascades(problems)), key=lambda p: (p.file, p.row or 0, p.column or "", p.message))
+
+
+def _without_cascades(problems: list[Problem]) -> list[Problem]:
+    """A blank or ragged row makes every other check on it fail too; report only the row's real defect."""
+    structural = {(p.file, p.row) for p in problems if p.column is None and p.row is not None
+                  and p.message.startswith(("blank row", "row has", "row missing"))}
+    return [p for p in problems if (p.file, p.row) not in structural or p.column is None]
 
 
 # --- descriptor entries and files ---------------------------------------------------
@@ -196,8 +203,14 @@ def _translate(err, file: str, res: dict | None) -> Problem:
     if kind == "primary-key":
         keys = res.get("schema", {}).get("primaryKey", []) if res else []
         keys = [keys] if isinstance(keys, str) else keys
-        return Problem(file, row, ",".join(keys) or None, f"duplicate primary key ({', '.join(keys)}): {_note(err)}")
+        first = re.search(r"row at position (\d+)", _note(err))
+        same = f"same as line {first.group(1)}" if first else _note(err)
+        return Problem(file, row, ",".join(keys) or None, f"duplicate primary key ({', '.join(keys)}): {same}")
     if kind == "foreign-key":
+        match = re.search(r'values "([^"]*)" not found in the lookup table "([^"]+)" as "([^"]+)"', _note(err))
+        if match:
+            value, table, key = match.groups()
+            return Problem(file, row, _fk_field(err), f"unknown reference: {value!r} is not in {table}.{key}")
         return Problem(file, row, _fk_field(err), f"unknown reference: {_note(err)}")
     if kind == "blank-row":
         return Problem(file, row, None, "blank row (delete it)")

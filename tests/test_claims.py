@@ -1,0 +1,71 @@
+"""The claim ledger: formatting, checks, substitution into prose."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import nbformat
+import pandas as pd
+import pytest
+
+from natoua import claims
+
+
+def test_claim_formats_by_type_and_fmt():
+    assert claims.claim("n_allies", 23, unit="allies", datasets=["x"], display=False).text == "23"
+    assert claims.claim("share", 2.345, unit="%", datasets=["x"], display=False).text == "2.3"
+    assert claims.claim("money", 349.93, unit="EUR bn", datasets=["x"], fmt="€{:,.1f} bn", display=False).text == "€349.9 bn"
+    assert claims.claim("when", dt.date(2024, 6, 13), unit="date", datasets=["x"], display=False).text == "13 June 2024"
+    assert claims.claim("big", 1234567, unit="people", datasets=["x"], display=False).text == "1,234,567"
+
+
+def test_numpy_and_pandas_values_become_plain():
+    import numpy as np
+
+    c = claims.claim("np_value", np.int64(7), unit="allies", datasets=["x"], display=False)
+    assert c.value == 7 and type(c.value) is int
+    c = claims.claim("ts_value", pd.Timestamp("2023-04-04"), unit="date", datasets=["x"], display=False)
+    assert c.value == dt.date(2023, 4, 4)
+
+
+def test_claim_rejects_missing_value_and_bad_names():
+    with pytest.raises(claims.ClaimError, match="no value"):
+        claims.claim("missing_value", float("nan"), unit="x", datasets=["x"], display=False)
+    with pytest.raises(claims.ClaimError, match="lower_snake_case"):
+        claims.claim("Bad Name", 1, unit="x", datasets=["x"], display=False)
+    with pytest.raises(claims.ClaimError, match="dataset"):
+        claims.claim("no_dataset", 1, unit="x", datasets=[], display=False)
+
+
+def test_failed_check_names_claim_and_contradicting_rows():
+    rows = pd.DataFrame({"iso3": ["LVA"], "pct_gdp": [2.9]})
+    with pytest.raises(claims.ClaimError) as err:
+        claims.claim("baltic_min", 2.9, unit="% of GDP", datasets=["defence_expenditure"],
+                     check=claims.expect(False, "all three Baltic states above 3%", rows), display=False)
+    message = str(err.value)
+    assert "baltic_min" in message and "all three Baltic states above 3%" in message
+    assert "LVA" in message and "2.9" in message
+
+
+def test_passing_check_is_recorded():
+    c = claims.claim("checked", 4, unit="x", datasets=["x"], check=claims.expect(True, "four is positive"), display=False)
+    assert c.check == "four is positive"
+
+
+def test_collect_and_substitute_from_notebook_outputs():
+    c = claims.claim("allies_at_2pct", 23, unit="allies", datasets=["defence_expenditure"], display=False)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("...")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=c._repr_mimebundle_())]
+    nb.cells = [cell]
+    ledger = claims.collect(nb)
+    assert ledger["allies_at_2pct"]["text"] == "23"
+    assert claims.substitute("By 2024, {{ allies_at_2pct }} allies.", ledger) == "By 2024, 23 allies."
+    with pytest.raises(claims.ClaimError, match="no_such_claim"):
+        claims.substitute("{{ no_such_claim }}", ledger, "section 7")
+
+
+def test_substituted_text_is_escaped():
+    ledger = {"name": {"text": "<b>x</b>_y*"}}
+    out = claims.substitute("{{ name }}", ledger)
+    assert "<b>" not in out and "&lt;b&gt;" in out

@@ -1,0 +1,80 @@
+"""Committed notebooks are clean, parameterised the same way, and type no numbers into prose."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from natoua import paths
+
+NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("*.ipynb"))
+SECTIONS = paths.section_notebooks()
+
+YEAR_OR_DATE = re.compile(r"\b(1[89]\d{2}|20\d{2})(-\d{2}(-\d{2})?)?\b")
+SECTION_REF = re.compile(r"(?i)\b(section|sections|§)\s*\d+(\s*(,|and|to|–|-)\s*\d+)*")
+PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}")
+CODE_SPAN = re.compile(r"`[^`]*`")
+
+
+def _load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def test_there_are_section_notebooks():
+    assert len(SECTIONS) >= 3
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    for i, cell in enumerate(_load(path)["cells"]):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{path.name} cell {i} has outputs"
+            assert cell.get("execution_count") is None, f"{path.name} cell {i} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_one_parameters_cell_of_commented_literals(path):
+    import papermill as pm
+
+    cells = [c for c in _load(path)["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, f"{path.name} must have exactly one cell tagged 'parameters'"
+    inferred = pm.inspect_notebook(str(path))
+    assert "as_of" in inferred, f"{path.name} must declare the common parameter as_of"
+    for name, info in inferred.items():
+        assert info["help"].strip(), f"{path.name}: parameter {name} needs a comment saying what it is"
+        assert info["default"] not in (None, ""), f"{path.name}: parameter {name} needs a literal default"
+    import ast
+
+    for node in ast.parse(_source(cells[0])).body:
+        assert isinstance(node, (ast.Assign, ast.AnnAssign)), f"{path.name}: only assignments in the parameters cell"
+        ast.literal_eval(node.value)  # raises if a default is not a literal
+
+
+def hand_typed_numbers(markdown: str) -> list[str]:
+    text = PLACEHOLDER.sub(" ", markdown)
+    text = CODE_SPAN.sub(" ", text)
+    text = SECTION_REF.sub(" ", text)
+    text = YEAR_OR_DATE.sub(" ", text)
+    return re.findall(r"\S*\d\S*", text)
+
+
+def test_digit_scanner_itself():
+    assert hand_typed_numbers("In 2024, {{ allies_at_2pct_2024 }} allies; see section 7.") == []
+    assert hand_typed_numbers("Signed on 2024-06-13 by 28 partners") == ["28"]
+    assert hand_typed_numbers("about 3.5% of GDP") == ["3.5%"]
+
+
+@pytest.mark.parametrize("path", SECTIONS, ids=lambda p: p.name)
+def test_no_hand_typed_numbers_in_prose(path):
+    found = []
+    for i, cell in enumerate(_load(path)["cells"]):
+        if cell["cell_type"] == "markdown":
+            found += [f"cell {i}: {tok}" for tok in hand_typed_numbers(_source(cell))]
+    assert not found, f"{path.name}: numbers typed into Markdown (use a claim): {found}"

@@ -1,0 +1,73 @@
+"""Figures, tables and blocks escape dataset text; CSV downloads neutralise formulas."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pandas as pd
+
+from natoua import blocks, charts, tables
+
+HOSTILE = '<script>alert(1)</script><img src=http://evil.example/x.png>'
+
+
+def test_table_cells_and_caption_are_escaped():
+    t = tables.Table(pd.DataFrame({"name": [HOSTILE], "value": [1.5]}), caption=HOSTILE, source="Source: " + HOSTILE)
+    markup = t.html()
+    assert "<script>" not in markup and "<img src=http" not in markup
+    assert "&lt;script&gt;" in markup
+
+
+def test_csv_download_neutralises_formulas():
+    frame = pd.DataFrame({"text": ["=HYPERLINK(\"http://x\")", "+1", "-cmd", "@SUM(A1)", "plain"], "num": [-1.5, 2, 3, 4, 5]})
+    csv = tables.to_csv(frame)
+    lines = csv.splitlines()[1:]
+    assert lines[0].startswith("\"'=HYPERLINK") or lines[0].startswith("'=HYPERLINK")
+    assert lines[1].startswith("'+1") and lines[2].startswith("'-cmd") and lines[3].startswith("'@SUM")
+    assert lines[4].startswith("plain")
+    assert lines[0].endswith(",-1.5"), "negative numbers stay numbers"
+
+
+def test_table_embeds_its_csv_as_a_data_url():
+    markup = tables.Table(pd.DataFrame({"a": ["=1+1"]}), caption="c", source="Source: s").html()
+    payload = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', markup).group(1)
+    assert base64.b64decode(payload).decode() == "a\n'=1+1\n"
+
+
+def test_blocks_escape_text():
+    captured = []
+    import IPython.display as disp
+
+    original = disp.display
+    disp.display = lambda obj: captured.append(obj)
+    try:
+        blocks.paragraph(HOSTILE)
+        blocks.bullets([HOSTILE, ("lead" + HOSTILE, HOSTILE)])
+        blocks.callout(HOSTILE, kind="gap")
+        blocks.key_figures([(HOSTILE, HOSTILE, HOSTILE)])
+        blocks.references([{"publisher": HOSTILE, "title": HOSTILE, "url": HOSTILE, "via": HOSTILE}])
+    finally:
+        disp.display = original
+    assert len(captured) == 5
+    for block in captured:
+        assert "<script>" not in block.markup and "<img src=http" not in block.markup
+
+
+def test_figure_is_embedded_png_with_alt_text_and_escaped_caption():
+    fig, ax = charts.new()
+    ax.plot([1, 2], [3, 4])
+    f = charts.Figure(charts.png_bytes(fig), title=HOSTILE, caption=HOSTILE, source="Source: x", alt='say "hi"')
+    markup = f.html()
+    assert 'src="data:image/png;base64,' in markup
+    assert 'alt="say &quot;hi&quot;"' in markup
+    assert "<script>" not in markup
+
+
+def test_png_output_is_deterministic():
+    def render():
+        fig, ax = charts.new()
+        ax.bar(["a", "b"], [1, 2])
+        return charts.png_bytes(fig)
+
+    assert render() == render()
