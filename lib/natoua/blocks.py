@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 
-MIME = "application/vnd.natoua.block+json"
+from . import mimes
+
+MIME = mimes.BLOCK
 
 
 class Block:

@@ -52,6 +52,7 @@ class Options:
     keep_going: bool = False
     wait: bool = True
     quiet: bool = False
+    stale_months: int = 9  # a section whose newest data are older than this (before as_of) gets flagged
 
     def common_parameters(self) -> dict:
         return {"as_of": self.as_of, "currency": self.currency}
@@ -170,7 +171,9 @@ def _package_content_digest() -> str:
 
 def _worker(jobs_q, results_q):
     from .execute import run_job, shutdown_prewarmed
+    from .zygote import die_with_parent
 
+    die_with_parent()  # a killed build leaves no worker (or kernel) behind
     job = jobs_q.get()
     while job is not None:
         nxt = jobs_q.get()
@@ -181,6 +184,16 @@ def _worker(jobs_q, results_q):
                                  {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)}))
         job = nxt
     shutdown_prewarmed()
+
+
+def _preload_exporters() -> None:
+    """Import what assembling and exporting need while the workers execute notebooks
+    (the main process is otherwise idle then; these imports take a few seconds)."""
+    import nbconvert.exporters  # noqa: F401
+    import pandas  # noqa: F401
+    import weasyprint  # noqa: F401
+
+    from . import changes, edition, export  # noqa: F401
 
 
 def run_jobs(jobs: list[Job], workers: int, on_result) -> list[Result]:
@@ -202,6 +215,10 @@ def run_jobs(jobs: list[Job], workers: int, on_result) -> list[Result]:
         p = ctx.Process(target=_worker, args=(q, results_q), daemon=True)
         p.start()
         procs.append(p)
+    # Only after forking: a fork while another thread holds an import lock could deadlock the child.
+    import threading
+
+    threading.Thread(target=_preload_exporters, daemon=True).start()
     results = []
     try:
         while len(results) < len(jobs):
@@ -347,7 +364,8 @@ def _execute_and_publish(options, reports, sections, params, keys, hits, section
     report_key = _report_key(options, sections, keys, {k: v for k, v in entries.items() if v})
     from .edition import write_edition
 
-    code = write_edition(options, sections, entries, failed, results, staging, executed_dir, report_key, run_id)
+    previous = publish.previous_edition(reports, options.as_of)
+    code = write_edition(options, sections, entries, failed, results, staging, executed_dir, report_key, run_id, previous)
     published = publish.publish(staging, reports, options.as_of, run_id)
     total = time.perf_counter() - started
     _say(options, f"published {published} in {total:.1f} s" + (" (DEGRADED)" if failed else ""))

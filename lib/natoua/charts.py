@@ -22,9 +22,10 @@ matplotlib.use("Agg")  # rendered to PNG ourselves; no GUI, no inline duplicate
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from . import mimes  # noqa: E402
 from .data import source_text  # noqa: E402
 
-MIME = "application/vnd.natoua.figure+json"
+MIME = mimes.FIGURE
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]

@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-MIME = "application/vnd.natoua.claim+json"
+from . import mimes
+
+MIME = mimes.CLAIM
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -16,8 +16,6 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-import pandas as pd
-
 from . import paths
 
 RUN_LOG_ENV = "NATOUA_RUN_LOG"
@@ -77,7 +75,7 @@ def resource_path(res: dict) -> Path:
 _PRECISION_SUFFIX = "_precision"
 
 
-def load(name: str, as_of: str | date | None = None) -> pd.DataFrame:
+def load(name: str, as_of: str | date | None = None) -> "pd.DataFrame":
     """A dataset as a typed DataFrame.
 
     With `as_of`, rows dated after it are dropped, using the field the resource
@@ -93,6 +91,8 @@ def load(name: str, as_of: str | date | None = None) -> pd.DataFrame:
 
 
 def _filter_as_of(frame: pd.DataFrame, rule: dict, as_of) -> pd.DataFrame:
+    import pandas as pd  # late import: the no-change build path must stay fast
+
     cutoff = pd.Timestamp(as_of)
     field = rule["field"]
     col = frame[field]
@@ -106,6 +106,8 @@ def _filter_as_of(frame: pd.DataFrame, rule: dict, as_of) -> pd.DataFrame:
 
 @lru_cache(maxsize=64)
 def _read_typed(name: str, csv_path: str, digest: str, descriptor_json: str) -> pd.DataFrame:
+    import pandas as pd  # late import: the no-change build path must stay fast
+
     res = json.loads(descriptor_json)
     fields = res.get("schema", {}).get("fields", [])
     try:
@@ -122,6 +124,8 @@ def _read_typed(name: str, csv_path: str, digest: str, descriptor_json: str) -> 
 
 
 def _convert(col: pd.Series, field: dict, csv_path: str) -> pd.Series:
+    import pandas as pd  # late import: the no-change build path must stay fast
+
     kind = field.get("type", "string")
     empty = col.str.strip() == ""
     try:
@@ -147,6 +151,8 @@ def _convert(col: pd.Series, field: dict, csv_path: str) -> pd.Series:
 
 
 def _first_bad_row(col: pd.Series, kind: str) -> int:
+    import pandas as pd  # late import: the no-change build path must stay fast
+
     for i, value in enumerate(col):
         if value.strip() == "":
             continue
@@ -207,6 +213,8 @@ class Source:
 
 
 def source(source_id: str) -> Source:
+    import pandas as pd  # late import: the no-change build path must stay fast
+
     table = load("sources")
     match = table.loc[table["source_id"] == source_id]
     if match.empty:
@@ -223,18 +231,43 @@ def source(source_id: str) -> Source:
 
 def source_line(frame_or_ids) -> str:
     """'Source: ...' naming each distinct publisher, title and edition behind the rows."""
+    import pandas as pd  # late import: the no-change build path must stay fast
+
     if isinstance(frame_or_ids, pd.DataFrame):
         ids = [i for i in frame_or_ids["source_id"].dropna().unique()]
     else:
         ids = list(dict.fromkeys(frame_or_ids))
-    cites = list(dict.fromkeys(source(i).citation() for i in ids))
+    found = [source(i) for i in ids]
+    cites = list(dict.fromkeys(s.citation() for s in found))
     if not cites:
         return "Source: none (no rows)."
-    return "Source: " + "; ".join(cites) + "."
+    if len(cites) <= MAX_FULL_CITATIONS:
+        return "Source: " + "; ".join(cites) + "."
+    return "Source: " + _compact(found) + "; full references in Sources and methodology."
+
+
+MAX_FULL_CITATIONS = 4
+
+
+def _compact(found: list["Source"]) -> str:
+    """Many sources: one entry per publisher, counting its publications, most-cited first."""
+    by_publisher: dict[str, list] = {}
+    for src in found:
+        by_publisher.setdefault(src.publisher, [])
+        if src.citation() not in [s.citation() for s in by_publisher[src.publisher]]:
+            by_publisher[src.publisher].append(src)
+    ranked = sorted(by_publisher.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    parts = [kv[0] if len(kv[1]) == 1 else f"{kv[0]} ({len(kv[1])} publications)" for kv in ranked[:5]]
+    rest = len(ranked) - 5
+    if rest > 0:
+        parts.append(f"{rest} other publisher{'s' if rest > 1 else ''}")
+    return "; ".join(parts)
 
 
 def source_text(source) -> str:
     """A 'Source:' line from text, a DataFrame with source_id, or a list of source ids."""
+    import pandas as pd  # late import: the no-change build path must stay fast
+
     if isinstance(source, str):
         return source if source.startswith("Source") else f"Source: {source}"
     if isinstance(source, pd.DataFrame) or isinstance(source, (list, tuple, set)):

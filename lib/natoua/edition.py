@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import assemble, claims, data, paths
+from . import assemble, changes, claims, data, paths
 
 log = logging.getLogger("natoua.build")
 
@@ -38,7 +38,7 @@ def collect_ledger(parts: list[assemble.Part]) -> dict[str, dict]:
 
 
 def write_edition(options, sections, entries, failed, results, staging: Path, executed_dir: Path,
-                  report_key: str, run_id: str) -> int:
+                  report_key: str, run_id: str, previous: Path | None = None) -> int:
     from .export import ReportHTMLExporter, html_to_pdf
 
     failed_ids = {s.section for s in failed}
@@ -52,11 +52,22 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
             src = entries[s.section].notebook
             shutil.copyfile(src, executed_dir / s.notebook.name)
             part.nb = nbformat.read(str(src), as_version=4)
+            part.freshness, part.stale = changes.freshness(sorted(entries[s.section].reads), options.as_of,
+                                                           options.stale_months)
+            if part.stale:
+                log.warning("section %s: %s", s.section, part.freshness)
         parts.append(part)
 
     ledger = collect_ledger(parts)
     ed = assemble.Edition(as_of=options.as_of, params=options.common_parameters(), parts=parts, ledger=ledger,
                           degraded=[p.section for p in parts if p.failed])
+    current = changes.snapshot()
+    (staging / "datasets.json").write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if previous is not None and (previous / "claims.json").exists():
+        diff = changes.compare(previous, ledger, current, options.as_of)
+        ed.changes_html = changes.to_html(diff, options.as_of)
+        (staging / "changes.md").write_text(changes.to_markdown(diff, options.as_of), encoding="utf-8")
+        log.info("compared with the %s edition (%s): %d figures moved", diff.previous_as_of, previous.name, len(diff.moved))
     report_nb = assemble.assemble(ed)
     exporter = ReportHTMLExporter()
     html, _ = exporter.from_notebook_node(report_nb, resources={"metadata": {"name": file_stem(options.as_of)}})

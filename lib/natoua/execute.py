@@ -52,6 +52,19 @@ class Result:
     error: dict | None = None
 
 
+_ZYGOTE = None
+
+
+def _zygote():
+    """This worker's kernel zygote (started once; None where fork is unavailable or disabled)."""
+    global _ZYGOTE
+    if _ZYGOTE is None and sys.platform == "linux" and os.environ.get("NATOUA_FORK_KERNELS", "1") != "0":
+        from .zygote import Zygote
+
+        _ZYGOTE = Zygote(dict(os.environ))
+    return _ZYGOTE
+
+
 class _Prewarmed:
     """One kernel started ahead of need, for the next job of this worker."""
 
@@ -60,6 +73,8 @@ class _Prewarmed:
         self.run_log = None
 
     def start(self, run_log: Path, env: dict):
+        import uuid
+
         from jupyter_client.manager import KernelManager
 
         kernel_env = dict(os.environ)
@@ -68,6 +83,14 @@ class _Prewarmed:
         kernel_env["PYTHONHASHSEED"] = "0"
         # IPC sockets in the run folder: local only, no TCP ports, no plain-text network warning.
         km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(run_log.with_suffix(".ipc")))
+        zygote = _zygote()
+        if zygote is not None:
+            from .zygote import ForkProvisioner
+
+            provisioner = ForkProvisioner(kernel_id=str(uuid.uuid4()), kernel_spec=km.kernel_spec, parent=km)
+            provisioner.zygote = zygote
+            provisioner.log_path = str(run_log.with_suffix(".kernel.log"))
+            km.provisioner = provisioner
         km.start_kernel(env=kernel_env, cwd=str(paths.NOTEBOOKS),
                         extra_arguments=[f"--IPKernelApp.exec_lines={WARM_IMPORTS!r}"])
         self.km, self.run_log = km, run_log
@@ -150,3 +173,5 @@ def shutdown_prewarmed() -> None:
             km.shutdown_kernel(now=True)
         except Exception:
             pass
+    if _ZYGOTE is not None:
+        _ZYGOTE.close()

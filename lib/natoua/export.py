@@ -14,12 +14,9 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import default
 
-from . import claims, paths
-from .blocks import MIME as BLOCK_MIME
-from .charts import MIME as FIGURE_MIME
-from .tables import MIME as TABLE_MIME
+from . import claims, mimes, paths
 
-REPORT_MIMES = (FIGURE_MIME, TABLE_MIME, BLOCK_MIME)
+REPORT_MIMES = (mimes.FIGURE, mimes.TABLE, mimes.BLOCK)
 _FIG = re.compile(r'<span class="figure-number">Figure</span>')
 _TAB = re.compile(r'<span class="table-number">Table</span>')
 
@@ -80,6 +77,10 @@ class ReportHTMLExporter(HTMLExporter):
     @default("template_name")
     def _template_name_default(self):
         return "natoua"
+
+    @default("template_file")
+    def _template_file_default(self):
+        return "index.html.j2"  # the PDF exporter renders the same page
 
     @default("extra_template_basedirs")
     def _extra_template_basedirs_default(self):

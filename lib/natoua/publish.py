@@ -88,6 +88,16 @@ def editions(reports: Path) -> list[str]:
     return sorted(p.name for p in reports.iterdir() if _is_date(p.name) and current(reports, p.name))
 
 
+def previous_edition(reports: Path, as_of: str) -> Path | None:
+    """The edition this one is compared with: the current build of the same as_of if there is one,
+    else the newest edition with an earlier as_of."""
+    same = current(reports, as_of)
+    if same is not None:
+        return same
+    earlier = [d for d in editions(reports) if d < as_of]
+    return current(reports, earlier[-1]) if earlier else None
+
+
 def _is_date(name: str) -> bool:
     try:
         date.fromisoformat(name)

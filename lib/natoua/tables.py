@@ -16,9 +16,10 @@ import re
 
 import pandas as pd
 
+from . import mimes
 from .data import source_text
 
-MIME = "application/vnd.natoua.table+json"
+MIME = mimes.TABLE
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

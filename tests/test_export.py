@@ -1,0 +1,110 @@
+"""The exporters: self-contained HTML without code, numbered captions, claims in prose, PDF via WeasyPrint."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+
+from natoua import charts, claims, tables
+from natoua.export import ReportHTMLExporter, ReportPDFExporter, data_only_fetcher
+
+
+
+def external_references(html: str) -> list[str]:
+    """Every src/href (and CSS url()) that does not point inside the file."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Refs(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            for name, value in attrs:
+                if name in ("src", "href") and value and not value.startswith(("data:", "#")):
+                    found.append(f"<{tag} {name}={value[:60]}>")
+
+    Refs().feed(html)
+    found += [u for u in re.findall(r"url\(\s*['\"]?([^'\")]+)", html) if not u.startswith(("data:", "#"))]
+    return found
+
+
+def section_notebook() -> nbformat.NotebookNode:
+    fig, ax = charts.new()
+    ax.plot([1, 2], [2, 3])
+    figure = charts.Figure(charts.png_bytes(fig), title="Spending rose", caption="A caption.", source="Source: NATO.", alt="A line")
+    table = tables.Table(pd.DataFrame({"Ally": ["<b>Poland</b>"], "Share": [4.3]}), caption="Shares", source="Source: NATO.")
+    claim = claims.claim("allies_at_2pct", 23, unit="allies", datasets=["defence_expenditure"], display=False)
+    code = nbformat.v4.new_code_cell("print('secret code')")
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="a warning\n"),
+        nbformat.v4.new_output("display_data", data=claim._repr_mimebundle_()),
+        nbformat.v4.new_output("display_data", data=figure._repr_mimebundle_()),
+        nbformat.v4.new_output("display_data", data=table._repr_mimebundle_()),
+        nbformat.v4.new_output("execute_result", data={"text/html": "<table><tr><td>raw frame</td></tr></table>"}, execution_count=1),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Defence\n\nBy 2024, {{ allies_at_2pct }} allies met the guideline."), code]
+    nb.metadata["natoua"] = {"section": "07", "title": "Test"}
+    return nb
+
+
+def test_html_is_self_contained_and_has_no_code():
+    html, _ = ReportHTMLExporter().from_notebook_node(section_notebook())
+    assert "secret code" not in html and "a warning" not in html and "raw frame" not in html
+    assert "<script" not in html.lower()
+    assert external_references(html) == []
+    assert "In&nbsp;[" not in html and "Out[" not in html
+
+
+def test_html_numbers_captions_and_fills_claims():
+    html, _ = ReportHTMLExporter().from_notebook_node(section_notebook())
+    assert "By 2024, 23 allies met the guideline." in html
+    assert "Figure 7.1" in html and "Table 7.1" in html
+    assert "Source: NATO." in html
+    assert "&lt;b&gt;Poland&lt;/b&gt;" in html
+
+
+def test_unknown_claim_fails_export():
+    nb = section_notebook()
+    nb.cells[0].source += " {{ not_computed }}"
+    with pytest.raises(claims.ClaimError, match="not_computed"):
+        ReportHTMLExporter().from_notebook_node(nb)
+
+
+def test_pdf_exporter_is_registered_with_nbconvert():
+    from nbconvert.exporters import get_exporter
+
+    assert get_exporter("natoua_pdf") is ReportPDFExporter
+    assert get_exporter("natoua_html") is ReportHTMLExporter
+
+
+def test_pdf_renders_with_page_footer():
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    pdf, resources = ReportPDFExporter().from_notebook_node(section_notebook())
+    assert pdf.startswith(b"%PDF") and resources["output_extension"] == ".pdf"
+    text = PdfReader(BytesIO(pdf)).pages[0].extract_text()
+    assert "Page 1 of" in text and "23 allies" in text
+
+
+def test_pdf_renderer_fetches_nothing_but_data_urls():
+    from weasyprint.urls import FatalURLFetchingError
+
+    fetcher = data_only_fetcher()
+    for url in ("http://example.com/x.png", "file:///etc/passwd", "https://cdn.example/require.js"):
+        with pytest.raises(FatalURLFetchingError):
+            fetcher.fetch(url)
+    assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
+
+
+def test_pdf_with_external_image_fails_instead_of_fetching():
+    from weasyprint.urls import FatalURLFetchingError
+
+    from natoua.export import html_to_pdf
+
+    with pytest.raises(FatalURLFetchingError):
+        html_to_pdf('<html><body><img src="http://127.0.0.1:9/x.png"></body></html>')
