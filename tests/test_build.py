@@ -64,8 +64,9 @@ def test_html_has_every_section_title_and_nothing_external(edition):
     manifest = json.loads((edition / "manifest.json").read_text())
     import html as htmlmod
 
+    text = htmlmod.unescape(html)
     for section in manifest["sections"]:
-        assert htmlmod.escape(section["title"]) in html, section["title"]
+        assert section["title"] in text, section["title"]
     assert external_references(html) == []
     assert "<script" not in html.lower()
     assert re.search(r'href="#sec-07"', html), "table of contents links to numbered sections"

@@ -12,6 +12,8 @@ from natoua import paths
 NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("*.ipynb"))
 SECTIONS = paths.section_notebooks()
 
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+PROSE_DATE = re.compile(rf"\b\d{{1,2}}(–\d{{1,2}})?\s+({MONTHS})\s+(1[89]\d{{2}}|20\d{{2}})\b")
 YEAR_OR_DATE = re.compile(r"\b(1[89]\d{2}|20\d{2})(-\d{2}(-\d{2})?)?\b")
 SECTION_REF = re.compile(r"(?i)\b(section|sections|§)\s*\d+(\s*(,|and|to|–|-)\s*\d+)*")
 PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}")
@@ -61,6 +63,7 @@ def hand_typed_numbers(markdown: str) -> list[str]:
     text = PLACEHOLDER.sub(" ", markdown)
     text = CODE_SPAN.sub(" ", text)
     text = SECTION_REF.sub(" ", text)
+    text = PROSE_DATE.sub(" ", text)
     text = YEAR_OR_DATE.sub(" ", text)
     return re.findall(r"\S*\d\S*", text)
 
@@ -69,6 +72,8 @@ def test_digit_scanner_itself():
     assert hand_typed_numbers("In 2024, {{ allies_at_2pct_2024 }} allies; see section 7.") == []
     assert hand_typed_numbers("Signed on 2024-06-13 by 28 partners") == ["28"]
     assert hand_typed_numbers("about 3.5% of GDP") == ["3.5%"]
+    assert hand_typed_numbers("sworn in on 20 January 2025, in July 2024") == []
+    assert hand_typed_numbers("20 allies in January") == ["20"]
 
 
 @pytest.mark.parametrize("path", SECTIONS, ids=lambda p: p.name)

@@ -7,7 +7,17 @@ Modules, one concern each:
   claims    the claim ledger: named, computed figures for prose, with optional checks
   charts    house chart style and the figure helper (title, numbered caption, source, alt text)
   tables    the table helper (caption, source line, escaped cells)
-  build     plan and run the section notebooks with Papermill, assemble, publish
+  blocks    generated prose blocks: paragraphs, lists, call-outs, key-figure panels, references
+  fmt       number, money and date formatting (dates at their known precision)
+  analysis  shared computations: allies on a date, NATO spending editions, targets
+  agreements, support, summits, accession
+            shared computations for the security agreements, the Kiel tracker, summits, accession paths
+  execute   run notebooks with Papermill in worker processes; zygote: fast forked kernels
+  assemble  join executed sections into the report notebook; edition: write an edition's files
+  changes   what changed since the previous edition; freshness of each section's data
+  publish   atomic publishing of editions and the build lock
+  briefs    per-ally briefs from one parameterised notebook
+  build     plan and run the section notebooks, assemble, export, publish
   cache     keys and storage for executed sections
   export    nbconvert exporters: self-contained HTML and WeasyPrint PDF
   cli       the `natoua` command

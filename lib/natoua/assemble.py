@@ -129,10 +129,10 @@ def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
     body = "".join(
         "<tr>"
         f"<td class=\"txt\"><code>{e(c['name'])}</code></td>"
-        f"<td class=\"num\">{e(c['text'])}</td>"
+        f"<td class=\"{'num' if isinstance(c.get('value'), (int, float)) else 'txt'}\">{e(c['text'])}</td>"
         f"<td class=\"txt\">{e(c['unit'])}</td>"
         f"<td class=\"txt\">{e(', '.join(c['datasets']))}</td>"
-        f"<td class=\"txt\">{e(_section_label(c.get('section', ''), titles))}</td>"
+        f"<td class=\"txt\">{e(_short_label(c.get('section', '')))}</td>"
         f"<td class=\"txt\">{e(c.get('check') or '')}</td>"
         "</tr>"
         for c in rows
@@ -145,12 +145,18 @@ def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
         "each and, where one applies, the check the data had to pass for the section to build.</p>"
         '<div class="report-table"><table><caption><span class="table-number">Table K.1</span> '
         "Claim ledger: every figure in the prose</caption>"
+        '<colgroup><col style="width:24%"/><col style="width:18%"/><col style="width:12%"/><col style="width:18%"/>'
+        '<col style="width:6%"/><col style="width:22%"/></colgroup>'
         '<thead><tr><th class="txt">Name</th><th class="num">Value</th><th class="txt">Unit</th>'
-        '<th class="txt">Dataset(s)</th><th class="txt">Section</th><th class="txt">Check</th></tr></thead>'
+        '<th class="txt">Dataset(s)</th><th class="txt">§</th><th class="txt">Check</th></tr></thead>'
         f"<tbody>{body}</tbody></table>"
         '<p class="source">Source: the datasets named in each row; see Sources and methodology.</p></div>'
         "</section>"
     )
+
+
+def _short_label(section: str) -> str:
+    return section.lstrip("0") if section[:1].isdigit() else section
 
 
 def _section_label(section: str, titles: dict) -> str:

@@ -196,7 +196,8 @@ def freshness(datasets: list[str], as_of: str, stale_months: int) -> tuple[str, 
 
     dated = {}
     for name in datasets:
-        if name == "sources":
+        # Only periodic series can be out of date; an event log with no recent event is simply complete.
+        if name not in data.resource_names() or not data.resource(name).get("periodic"):
             continue
         try:
             when = newest_observation(name, as_of)
@@ -208,7 +209,7 @@ def freshness(datasets: list[str], as_of: str, stale_months: int) -> tuple[str, 
         return "", False
     newest = max(dated.values())
     stale = newest < pd.Timestamp(as_of) - pd.DateOffset(months=stale_months)
-    note = f"Newest data in this section: {fmt.month_year(newest)}"
+    note = f"Newest statistics in this section: {fmt.month_year(newest)}"
     if stale:
         note += f", more than {stale_months} months before the cut-off ({fmt.day(as_of)})"
     return note + ".", stale

@@ -132,13 +132,14 @@ def collect(nb) -> dict[str, dict]:
     return found
 
 
-def substitute(markdown: str, ledger: dict[str, dict], where: str = "") -> str:
-    """Replace {{ name }} by the claim's text; an unknown name is an error."""
+def substitute(markdown: str, ledger: dict[str, dict], where: str = "", plain: bool = False) -> str:
+    """Replace {{ name }} by the claim's text (escaped for Markdown unless plain); an unknown name is an error."""
     def repl(match):
         name = match.group(1)
         if name not in ledger:
             raise ClaimError(f"{where}: the prose refers to {{{{ {name} }}}} but no claim of that name was made")
-        return _escape_markdown(ledger[name]["text"])
+        text = ledger[name]["text"]
+        return text if plain else _escape_markdown(text)
 
     return PLACEHOLDER.sub(repl, markdown)
 

@@ -59,6 +59,8 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
         parts.append(part)
 
     ledger = collect_ledger(parts)
+    for part in parts:  # a title may name a computed value, e.g. the latest summit
+        part.title = claims.substitute(part.title, ledger, f"section {part.section} title", plain=True)
     ed = assemble.Edition(as_of=options.as_of, params=options.common_parameters(), parts=parts, ledger=ledger,
                           degraded=[p.section for p in parts if p.failed])
     current = changes.snapshot()
@@ -91,7 +93,7 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
             {
                 "section": s.section,
                 "notebook": f"notebooks/{s.notebook.name}",
-                "title": s.title,
+                "title": next(p.title for p in parts if p.section == s.section),
                 "status": "failed" if s.section in failed_ids else ("executed" if s.section in results else "cached"),
                 "seconds": round(results[s.section].seconds, 2) if s.section in results else None,
                 "datasets": entries[s.section].reads if s.section not in failed_ids else {},

@@ -22,6 +22,7 @@ from .data import RUN_LOG_ENV
 KERNEL_NAME = "python3"
 # Imported in each kernel as it starts, before a notebook is assigned to it.
 WARM_IMPORTS = "import natoua.warm"
+CELL_TIMEOUT = 600  # seconds; a cell running longer fails the section instead of hanging the schedule
 
 
 def quiet_imports() -> None:
@@ -53,6 +54,20 @@ class Result:
 
 
 _ZYGOTE = None
+_SOCKETS: Path | None = None
+_COUNTER = __import__("itertools").count()
+
+
+def _socket_dir() -> Path:
+    global _SOCKETS
+    if _SOCKETS is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        _SOCKETS = Path(tempfile.mkdtemp(prefix="natoua-", dir="/tmp" if os.path.isdir("/tmp") else None))
+        atexit.register(shutil.rmtree, _SOCKETS, True)
+    return _SOCKETS
 
 
 def _zygote():
@@ -81,8 +96,9 @@ class _Prewarmed:
         kernel_env.update(env)
         kernel_env[RUN_LOG_ENV] = str(run_log)
         kernel_env["PYTHONHASHSEED"] = "0"
-        # IPC sockets in the run folder: local only, no TCP ports, no plain-text network warning.
-        km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(run_log.with_suffix(".ipc")))
+        # IPC sockets: local only, no TCP ports, no plain-text network warning. Unix socket paths are
+        # limited to about 100 bytes, so they live in a short private folder, not beside the run log.
+        km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(_socket_dir() / f"k{next(_COUNTER)}"))
         zygote = _zygote()
         if zygote is not None:
             from .zygote import ForkProvisioner
@@ -123,7 +139,7 @@ def run_job(job: Job, next_job: Job | None = None) -> Result:
         pm.execute_notebook(
             str(job.notebook), str(job.output), parameters=job.parameters, kernel_name=KERNEL_NAME,
             progress_bar=False, log_output=False, cwd=str(paths.NOTEBOOKS),
-            request_save_on_cell_execute=False, km=km,
+            request_save_on_cell_execute=False, km=km, start_timeout=60, execution_timeout=CELL_TIMEOUT,
         )
     except pm.PapermillExecutionError as exc:
         error = {"cell": exc.exec_count, "cell_index": exc.cell_index, "ename": exc.ename,
@@ -175,3 +191,7 @@ def shutdown_prewarmed() -> None:
             pass
     if _ZYGOTE is not None:
         _ZYGOTE.close()
+    if _SOCKETS is not None:
+        import shutil
+
+        shutil.rmtree(_SOCKETS, ignore_errors=True)

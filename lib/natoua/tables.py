@@ -43,8 +43,10 @@ def to_csv(frame: pd.DataFrame) -> str:
 
 class Table:
     def __init__(self, frame: pd.DataFrame, *, caption: str, source: str, formats: dict | None = None,
-                 align: dict | None = None, download: str | None = None, note: str = ""):
+                 align: dict | None = None, download: str | None = None, note: str = "",
+                 widths: dict | None = None):
         self.frame, self.caption, self.source = frame, caption, source
+        self.widths = widths or {}
         self.formats, self.align = formats or {}, align or {}
         self.download = download or _slug(caption)
         self.note = note
@@ -91,16 +93,20 @@ class Table:
         )
 
     def _widths(self) -> list[float]:
-        """Column widths from content length, so the table can use the fixed layout algorithm
-        (auto layout measures every word of every cell, which makes long tables slow to print)."""
+        """Column widths (%) from content length unless given, so the table can use the fixed layout
+        algorithm (auto layout measures every word of every cell, which makes long tables slow to print)."""
         weights = []
         for col in self.frame.columns:
+            if col in self.widths:
+                weights.append(None)
+                continue
             texts = [self._cell(col, v) for v in self.frame[col]] + [str(col)]
             longest = max(len(t) for t in texts)
             longest_word = max((len(w) for t in texts for w in t.split()), default=1)
             weights.append(min(max(longest, longest_word, 4), 34) + 2)
-        total = sum(weights)
-        return [100 * w / total for w in weights]
+        fixed = sum(self.widths.values())
+        total = sum(w for w in weights if w is not None) or 1
+        return [self.widths[c] if w is None else (100 - fixed) * w / total for c, w in zip(self.frame.columns, weights)]
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         meta = {"caption": self.caption, "source": self.source, "rows": len(self.frame)}
@@ -108,12 +114,12 @@ class Table:
 
 
 def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = None,
-         align: dict | None = None, note: str = "") -> None:
+         align: dict | None = None, note: str = "", widths: dict | None = None) -> None:
     """Display a captioned, sourced table; cells are escaped, CSV download is injection-safe."""
     if not caption.strip():
         raise ValueError("table caption is required")
     out = Table(frame.reset_index(drop=True), caption=caption, source=source_text(source),
-                formats=formats, align=align, note=note)
+                formats=formats, align=align, note=note, widths=widths)
     from IPython.display import display
 
     display(out)
