@@ -255,6 +255,9 @@ def build(options: Options) -> int:
         raise BuildError(f"another build is running (lock {exc}); try again later or use --wait", EXIT_LOCKED) from None
     try:
         publish.clean_leftovers(reports)
+        from .execute import clean_stale_socket_dirs
+
+        clean_stale_socket_dirs()
         return _locked_build(options, reports, sections, params, started)
     finally:
         held.release()

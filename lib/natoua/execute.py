@@ -65,7 +65,7 @@ def _socket_dir() -> Path:
         import shutil
         import tempfile
 
-        _SOCKETS = Path(tempfile.mkdtemp(prefix="natoua-", dir="/tmp" if os.path.isdir("/tmp") else None))
+        _SOCKETS = Path(tempfile.mkdtemp(prefix=f"natoua-{os.getpid()}-", dir="/tmp" if os.path.isdir("/tmp") else None))
         atexit.register(shutil.rmtree, _SOCKETS, True)
     return _SOCKETS
 
@@ -156,6 +156,21 @@ def run_job(job: Job, next_job: Job | None = None) -> Result:
     if error is None:
         normalise(job.output)
     return Result(job.section, error is None, seconds, job.output, read_log(job.run_log), error)
+
+
+def clean_stale_socket_dirs() -> None:
+    """Remove socket folders of workers that no longer exist (a killed build cannot clean up)."""
+    import glob
+    import shutil
+
+    for folder in glob.glob("/tmp/natoua-*-*"):
+        try:
+            pid = int(Path(folder).name.split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            continue
 
 
 def read_log(run_log: Path) -> dict[str, str]:

@@ -1,0 +1,122 @@
+"""The section cache: keys, invalidation by what a notebook actually read, corrupted entries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from natoua import cache, data, paths
+
+from conftest import cli_env
+
+NOTEBOOK = paths.NOTEBOOKS / "11_summit_decisions.ipynb"
+
+
+def _write(path: Path, nb) -> Path:
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_notebook_digest_ignores_outputs_but_not_code(tmp_path):
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    base = cache.notebook_digest(_write(tmp_path / "a.ipynb", nb))
+    code = next(c for c in nb.cells if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", []))
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x")]
+    code.execution_count = 7
+    code.metadata["collapsed"] = True
+    assert cache.notebook_digest(_write(tmp_path / "b.ipynb", nb)) == base
+    code.source += "\n# changed"
+    assert cache.notebook_digest(_write(tmp_path / "c.ipynb", nb)) != base
+
+
+def test_section_key_depends_on_parameters_and_package_source(monkeypatch):
+    key = cache.section_key(NOTEBOOK, {"as_of": "2026-03-31"})
+    assert cache.section_key(NOTEBOOK, {"as_of": "2026-03-31"}) == key
+    assert cache.section_key(NOTEBOOK, {"as_of": "2024-12-31"}) != key
+    monkeypatch.setattr(cache, "package_digest", lambda: "edited-lib")
+    assert cache.section_key(NOTEBOOK, {"as_of": "2026-03-31"}) != key
+
+
+def test_package_digest_covers_lib_source():
+    sources = [p for p in paths.PACKAGE_SOURCE.rglob("*.py")]
+    assert paths.PACKAGE_SOURCE / "data.py" in sources and len(sources) > 10
+
+
+def test_entry_is_used_until_a_dataset_it_read_changes(data_copy, tmp_path):
+    store = cache.SectionCache(tmp_path / "cache")
+    reads = {"summits": data.dataset_digest("summits")}
+    store.store("11", "k", b'{"cells": []}', reads, 1.5)
+    assert store.lookup("11", "k").reads == reads
+    (data_copy / "territory.csv").write_text((data_copy / "territory.csv").read_text() + "\n")  # not read
+    assert store.lookup("11", "k") is not None
+    text = (data_copy / "summits.csv").read_text()
+    (data_copy / "summits.csv").write_text(text.replace("Bucharest Summit", "Bucharest summit", 1))
+    assert store.lookup("11", "k") is None
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage_meta", "missing_notebook"])
+def test_corrupted_or_partial_entry_is_never_used(damage, tmp_path):
+    store = cache.SectionCache(tmp_path / "cache")
+    nb_path = store.store("11", "k", b'{"cells": [], "metadata": {}}', {}, 1.0)
+    meta = nb_path.with_suffix(".json")
+    if damage == "truncate":
+        nb_path.write_bytes(nb_path.read_bytes()[:10])
+    elif damage == "garbage_meta":
+        meta.write_text("{not json")
+    else:
+        nb_path.unlink()
+    assert store.lookup("11", "k") is None
+    assert not meta.exists(), "a broken entry is discarded so it is rebuilt"
+
+
+def without_changes_page(html: str) -> str:
+    """The report minus its 'What changed' page, which compares with whichever edition came before."""
+    import re
+
+    return re.sub(r'<section class="report-section" id="sec-changes">.*?</section>', "", html, flags=re.S)
+
+
+def natoua(*args, data_dir=None):
+    return subprocess.run([sys.executable, "-m", "natoua.cli", *args], capture_output=True, text=True,
+                          env=cli_env(data_dir), cwd=paths.ROOT, timeout=600)
+
+
+@pytest.mark.slow
+def test_changed_dataset_reexecutes_only_its_readers_and_cached_equals_uncached(data_copy, tmp_path):
+    out = tmp_path / "reports"
+    first = natoua("build", "--sections", "07,11", "--no-pdf", "--out", str(out), data_dir=data_copy)
+    assert first.returncode == 0, first.stdout + first.stderr
+    reads = {s["section"]: set(s["datasets"]) for s in json.loads((out / "latest" / "manifest.json").read_text())["sections"]}
+    assert "nato_targets" in reads["07"] and "nato_targets" not in reads["11"]
+    html_uncached = next((out / "latest").glob("*.html")).read_bytes()
+
+    # A cached build into a fresh folder gives the same bytes as the uncached one.
+    other = tmp_path / "other"
+    (other / ".cache").mkdir(parents=True)
+    subprocess.run(["cp", "-r", str(out / ".cache" / "sections"), str(other / ".cache")], check=True)
+    cached = natoua("build", "--sections", "07,11", "--no-pdf", "--out", str(other), data_dir=data_copy)
+    assert cached.stdout.count("cached") == 2, cached.stdout
+    assert next((other / "latest").glob("*.html")).read_bytes() == html_uncached
+
+    # Touch a dataset only section 07 reads: 07 re-executes, 11 comes from the cache.
+    targets = data_copy / "nato_targets.csv"
+    targets.write_text(targets.read_text().replace("Defence Investment Pledge", "Defence investment pledge", 1))
+    second = natoua("build", "--sections", "07,11", "--no-pdf", "--out", str(out), data_dir=data_copy)
+    assert second.returncode == 0, second.stdout + second.stderr
+    lines = {l.split()[0]: l for l in second.stdout.splitlines() if l.startswith("  ")}
+    assert " ok " in lines["07"] and "cached" in lines["11"], second.stdout
+
+    # A truncated cache entry is detected and that section rebuilt, with the same result.
+    html_before = next((out / "latest").glob("*.html")).read_bytes()
+    for entry in (out / ".cache" / "sections" / "11").glob("*.ipynb"):
+        entry.write_bytes(entry.read_bytes()[:100])
+    third = natoua("build", "--sections", "07,11", "--no-pdf", "--out", str(out), data_dir=data_copy)
+    assert third.returncode == 0, third.stdout + third.stderr
+    lines = {l.split()[0]: l for l in third.stdout.splitlines() if l.startswith("  ")}
+    assert "cached" in lines["07"] and " ok " in lines["11"], third.stdout
+    assert without_changes_page(next((out / "latest").glob("*.html")).read_text()) == without_changes_page(html_before.decode())
