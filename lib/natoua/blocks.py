@@ -67,7 +67,9 @@ def key_figures(items) -> None:
             f'<div class="kf"><span class="kf-value">{html.escape(str(text))}</span>'
             f'<span class="kf-label">{html.escape(label)}</span>{note}</div>'
         )
-    return _show(f'<div class="key-figures">{"".join(cells)}</div>', "key_figures")
+    columns = len(cells) if len(cells) <= 4 else 3
+    return _show(f'<div class="key-figures" style="grid-template-columns: repeat({columns}, 1fr)">{"".join(cells)}</div>',
+                 "key_figures")
 
 
 def references(entries) -> None:

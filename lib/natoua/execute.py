@@ -41,6 +41,7 @@ class Job:
     output: Path
     run_log: Path
     env: dict = field(default_factory=dict)
+    export_title: str = ""  # when set, the worker also renders the executed notebook to .html and .pdf
 
 
 @dataclass
@@ -155,6 +156,14 @@ def run_job(job: Job, next_job: Job | None = None) -> Result:
     seconds = time.perf_counter() - started
     if error is None:
         normalise(job.output)
+        if job.export_title:
+            try:
+                from .export import export_notebook
+
+                export_notebook(job.output, job.output.with_suffix(".html"), job.output.with_suffix(".pdf"),
+                                job.export_title, job.parameters.get("as_of", ""))
+            except Exception as exc:  # an export failure fails this job, visibly
+                error = {"cell": None, "cell_index": None, "ename": type(exc).__name__, "evalue": str(exc)}
     return Result(job.section, error is None, seconds, job.output, read_log(job.run_log), error)
 
 

@@ -27,7 +27,7 @@ class ReportPreprocessor(Preprocessor):
     def preprocess(self, nb, resources):
         meta = nb.metadata.get("natoua", {})
         ledger = meta.get("claims") or claims.collect(nb)
-        default_section = meta.get("section") or _section_from_name(resources)
+        default_section = meta["section"] if "section" in meta else _section_from_name(resources)
         counters: dict[str, list[int]] = {}
         for index, cell in enumerate(nb.cells):
             section = cell.metadata.get("natoua", {}).get("section", default_section)
@@ -50,15 +50,16 @@ def _is_report_output(output) -> bool:
 
 
 def _number(markup: str, section: str, count: list[int]) -> str:
-    label = section.lstrip("0") or section
+    label = (section.lstrip("0") or section) if section else ""
+    prefix = f"{label}." if label else ""
 
     def fig(_):
         count[0] += 1
-        return f'<span class="figure-number">Figure {label}.{count[0]}</span>'
+        return f'<span class="figure-number">Figure {prefix}{count[0]}</span>'
 
     def tab(_):
         count[1] += 1
-        return f'<span class="table-number">Table {label}.{count[1]}</span>'
+        return f'<span class="table-number">Table {prefix}{count[1]}</span>'
 
     return _TAB.sub(tab, _FIG.sub(fig, markup))
 
@@ -140,3 +141,14 @@ def html_to_pdf(html: str) -> bytes:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     document = HTML(string=html, base_url=str(paths.TEMPLATES), url_fetcher=data_only_fetcher())
     return document.write_pdf(uncompressed_pdf=False)
+
+
+def export_notebook(executed: "Path", html_path: "Path", pdf_path: "Path", title: str, as_of: str) -> None:
+    """Render one executed notebook on its own (the ally briefs): HTML and PDF side by side."""
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    nb.metadata["natoua"] = {"title": title, "as_of": as_of, "section": ""}
+    html, _ = ReportHTMLExporter().from_notebook_node(nb, resources={"metadata": {"name": html_path.stem}})
+    html_path.write_text(html, encoding="utf-8")
+    pdf_path.write_bytes(html_to_pdf(html))

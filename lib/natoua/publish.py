@@ -66,6 +66,13 @@ def clean_leftovers(reports: Path) -> list[Path]:
         if p.name.startswith(TMP_PREFIX) or unlinked_newer:
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
+    for build in store.iterdir():  # brief folders a killed `natoua briefs` left unlinked
+        if build.is_dir() and not build.name.startswith(TMP_PREFIX):
+            linked_briefs = (build / "briefs").resolve() if (build / "briefs").is_symlink() else None
+            for p in build.glob(".briefs-*"):
+                if p != linked_briefs:
+                    shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+                    removed.append(p)
     for p in reports.iterdir():
         if p.name.startswith(".link-"):
             p.unlink(missing_ok=True)

@@ -82,8 +82,9 @@ class Table:
         cols = "".join(f'<col style="width:{w:.1f}%"/>' for w in self._widths())
         csv_b64 = base64.b64encode(to_csv(self.frame).encode("utf-8")).decode("ascii")
         note = f'<p class="table-note">{e(self.note)}</p>' if self.note else ""
+        keep = " keep-together" if len(self.frame) <= 12 else ""  # short tables never split across pages
         return (
-            '<div class="report-table">'
+            f'<div class="report-table{keep}">'
             f'<table><caption><span class="table-number">Table</span> {e(self.caption)}</caption>'
             f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f'<p class="source">{e(self.source)}'
