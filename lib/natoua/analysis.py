@@ -6,6 +6,8 @@ row kept, so captions can cite exactly what was used.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 
 from . import data
@@ -25,8 +27,13 @@ def allies(as_of) -> pd.DataFrame:
 
 
 def names() -> dict[str, str]:
+    return dict(_names(data.dataset_digest("countries")))
+
+
+@lru_cache(maxsize=4)
+def _names(countries_digest: str) -> tuple:
     c = data.load("countries")
-    return dict(zip(c["iso3"], c["name"]))
+    return tuple(zip(c["iso3"], c["name"]))
 
 
 # --- publication dates -------------------------------------------------------------------
@@ -122,8 +129,13 @@ def support_by_year(as_of, measure: str = "allocation") -> pd.DataFrame:
 def europe_codes() -> set[str]:
     """Donors counted as 'Europe' in the tracker's headline comparisons:
     geographic Europe incl. EU institutions, UK, Norway, Switzerland and Iceland (not Türkiye)."""
+    return set(_europe_codes(data.dataset_digest("countries")))
+
+
+@lru_cache(maxsize=4)
+def _europe_codes(countries_digest: str) -> frozenset[str]:
     c = data.load("countries")
     europe = c["region"].isin(["Northern Europe", "Western Europe", "Southern Europe", "Eastern Europe",
                                "Europe (institution)"])
     europe &= ~c["iso3"].isin(["RUS", "UKR", "MDA", "SRB", "BIH", "XKX"])
-    return set(c.loc[europe, "iso3"]) | {"CYP"}
+    return frozenset(set(c.loc[europe, "iso3"]) | {"CYP"})

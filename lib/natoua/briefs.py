@@ -89,8 +89,7 @@ def _build(codes: list[str], as_of: str, args, reports: Path, edition: Path) -> 
         if entry and all(p.exists() for p in exports):
             done[code] = entry.notebook
             continue
-        jobs.append(Job(f"brief-{code}", notebook, params, scratch / f"{code}.ipynb", scratch / f"{code}.reads.jsonl",
-                        export_title=TITLE))
+        jobs.append(Job(f"brief-{code}", notebook, params, scratch / f"{code}.ipynb", export_title=TITLE))
     failed = []
     with tqdm(total=len(codes), initial=len(done), desc="briefs", unit="ally", file=sys.stdout,
               disable=not sys.stdout.isatty()) as bar:

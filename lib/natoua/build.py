@@ -53,6 +53,7 @@ class Options:
     wait: bool = True
     quiet: bool = False
     stale_months: int = 9  # a section whose newest data are older than this (before as_of) gets flagged
+    timings: dict = field(default_factory=dict)  # seconds per phase, reported at the end
 
     def common_parameters(self) -> dict:
         return {"as_of": self.as_of, "currency": self.currency}
@@ -170,20 +171,71 @@ def _package_content_digest() -> str:
 # --- execution ----------------------------------------------------------------------
 
 def _worker(jobs_q, results_q):
-    from .execute import run_job, shutdown_prewarmed
+    from .execute import run_job, shutdown_prewarmed, warm_up
     from .zygote import die_with_parent
 
     die_with_parent()  # a killed build leaves no worker (or kernel) behind
+    warm_up()  # the first kernel starts while the jobs are still being planned
     job = jobs_q.get()
     while job is not None:
-        nxt = jobs_q.get()
         try:
-            results_q.put(run_job(job, nxt))
+            results_q.put(run_job(job))
         except BaseException as exc:  # keep the pool alive; report the section as failed
             results_q.put(Result(job.section, False, 0.0, job.output, {},
                                  {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)}))
-        job = nxt
+        job = jobs_q.get()
     shutdown_prewarmed()
+
+
+class Pool:
+    """`workers` processes, each with a warm kernel, taking jobs from one queue (longest first)."""
+
+    def __init__(self, workers: int):
+        ctx = mp.get_context("fork")
+        self.jobs_q, self.results_q = ctx.Queue(), ctx.Queue()
+        self.procs = [ctx.Process(target=_worker, args=(self.jobs_q, self.results_q), daemon=True)
+                      for _ in range(max(1, workers))]
+        for p in self.procs:
+            p.start()
+        # Only after forking: a fork while another thread holds an import lock could deadlock the child.
+        import threading
+
+        threading.Thread(target=_preload_exporters, daemon=True).start()
+
+    def run(self, jobs: list[Job], on_result, expected_seconds: dict | None = None) -> list[Result]:
+        expected_seconds = expected_seconds or {}
+        for job in sorted(jobs, key=lambda j: -expected_seconds.get(j.section, 0.0)):
+            self.jobs_q.put(job)
+        results = []
+        while len(results) < len(jobs):
+            try:
+                result = self.results_q.get(timeout=5)
+            except Exception:
+                if not any(p.is_alive() for p in self.procs):
+                    raise BuildError("worker processes died before finishing") from None
+                continue
+            results.append(result)
+            on_result(result)
+        return results
+
+    def close(self) -> None:
+        for _ in self.procs:
+            self.jobs_q.put(None)
+        for p in self.procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
+
+
+def run_jobs(jobs: list[Job], workers: int, on_result, expected_seconds: dict | None = None) -> list[Result]:
+    """Run jobs on a fresh pool (used by the briefs)."""
+    if not jobs:
+        return []
+    pool = Pool(min(workers, len(jobs)))
+    try:
+        return pool.run(jobs, on_result, expected_seconds)
+    finally:
+        pool.close()
 
 
 def _preload_exporters() -> None:
@@ -194,48 +246,6 @@ def _preload_exporters() -> None:
     import weasyprint  # noqa: F401
 
     from . import changes, edition, export  # noqa: F401
-
-
-def run_jobs(jobs: list[Job], workers: int, on_result) -> list[Result]:
-    """Run jobs on `workers` processes, each keeping its next kernel warm."""
-    if not jobs:
-        return []
-    workers = max(1, min(workers, len(jobs)))
-    ctx = mp.get_context("fork")
-    jobs_q, results_q = ctx.Queue(), ctx.Queue()
-    # Deal the jobs round-robin so each worker knows its next job (and can pre-start its kernel).
-    lanes = [jobs[i::workers] for i in range(workers)]
-    procs = []
-    for lane in lanes:
-        q = ctx.Queue()
-        for job in lane:
-            q.put(job)
-        q.put(None)
-        q.put(None)
-        p = ctx.Process(target=_worker, args=(q, results_q), daemon=True)
-        p.start()
-        procs.append(p)
-    # Only after forking: a fork while another thread holds an import lock could deadlock the child.
-    import threading
-
-    threading.Thread(target=_preload_exporters, daemon=True).start()
-    results = []
-    try:
-        while len(results) < len(jobs):
-            try:
-                result = results_q.get(timeout=5)
-            except Exception:
-                if not any(p.is_alive() for p in procs):
-                    raise BuildError("worker processes died before finishing") from None
-                continue
-            results.append(result)
-            on_result(result)
-    finally:
-        for p in procs:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.kill()
-    return results
 
 
 # --- the build ------------------------------------------------------------------------
@@ -270,18 +280,29 @@ def _say(options: Options, text: str) -> None:
 
 
 def _locked_build(options, reports, sections, params, started) -> int:
-    problems = validate_data()
-    if problems:
-        for p in problems:
-            print(str(p), file=sys.stderr)
-        raise BuildError(f"data validation failed: {len(problems)} problem(s); nothing was built or published",
-                         EXIT_BAD_INPUT)
-
     section_cache = cache.SectionCache(reports / ".cache" / "sections")
     keys = {s.section: cache.section_key(s.notebook, params[s.section]) for s in sections}
     hits = {} if options.force else {s.section: section_cache.lookup(s.section, keys[s.section]) for s in sections}
     hits = {k: v for k, v in hits.items() if v is not None}
+    # Workers (and their kernels) start now, so their start-up overlaps validation.
+    misses = len(sections) - len(hits)
+    pool = Pool(min(options.jobs or os.cpu_count() or 1, misses)) if misses else None
+    try:
+        t0 = time.perf_counter()
+        problems = validate_data()
+        options.timings["validate"] = time.perf_counter() - t0
+        if problems:
+            for p in problems:
+                print(str(p), file=sys.stderr)
+            raise BuildError(f"data validation failed: {len(problems)} problem(s); nothing was built or published",
+                             EXIT_BAD_INPUT)
+        return _checked_build(options, reports, sections, params, started, section_cache, keys, hits, pool)
+    finally:
+        if pool is not None:
+            pool.close()
 
+
+def _checked_build(options, reports, sections, params, started, section_cache, keys, hits, pool) -> int:
     report_key = _report_key(options, sections, keys, hits)
     existing = publish.current(reports, options.as_of)
     if len(hits) == len(sections) and existing is not None and not options.force:
@@ -301,7 +322,7 @@ def _locked_build(options, reports, sections, params, started) -> int:
         log.info("build %s as_of=%s sections=%s jobs=%s", run_id, options.as_of,
                  ",".join(s.section for s in sections), options.jobs)
         return _execute_and_publish(options, reports, sections, params, keys, hits, section_cache,
-                                    report_key, staging, run_id, started)
+                                    report_key, staging, run_id, started, pool)
     finally:
         root.removeHandler(handler)
         handler.close()
@@ -312,7 +333,7 @@ def _locked_build(options, reports, sections, params, started) -> int:
 
 
 def _execute_and_publish(options, reports, sections, params, keys, hits, section_cache, report_key,
-                         staging, run_id, started) -> int:
+                         staging, run_id, started, pool) -> int:
     from .execute import Job
 
     executed_dir = staging / "notebooks"
@@ -324,10 +345,7 @@ def _execute_and_publish(options, reports, sections, params, keys, hits, section
             entry = hits[s.section]
             _say(options, f"  {s.section} {s.name:<34} cached   {entry.seconds:5.1f} s (last run)")
             continue
-        jobs.append(Job(s.section, s.notebook, params[s.section], scratch / f"{s.name}.ipynb",
-                        scratch / f"{s.name}.reads.jsonl"))
-    # Longest first (from the cache's last timing) keeps both workers busy to the end.
-    workers = options.jobs or os.cpu_count() or 1
+        jobs.append(Job(s.section, s.notebook, params[s.section], scratch / f"{s.name}.ipynb"))
     results: dict[str, Result] = {}
 
     def progress(r: Result):
@@ -339,7 +357,14 @@ def _execute_and_publish(options, reports, sections, params, keys, hits, section
             _say(options, f"     {where}: {e.get('ename')}: {_first_line(e.get('evalue', ''))}")
         results[r.section] = r
 
-    run_jobs(jobs, workers, progress)
+    t0 = time.perf_counter()
+    timings_file = reports / ".cache" / "timings.json"
+    expected = _read_json(timings_file)  # longest first keeps every worker busy to the end
+    if jobs:
+        pool.run(jobs, progress, expected)
+    options.timings["sections"] = time.perf_counter() - t0
+    expected.update({r.section: round(r.seconds, 2) for r in results.values() if r.ok})
+    timings_file.write_text(json.dumps(expected, sort_keys=True))
 
     failed = [s for s in sections if s.section in results and not results[s.section].ok]
     if failed:
@@ -368,10 +393,12 @@ def _execute_and_publish(options, reports, sections, params, keys, hits, section
     from .edition import write_edition
 
     previous = publish.previous_edition(reports, options.as_of)
-    code = write_edition(options, sections, entries, failed, results, staging, executed_dir, report_key, run_id, previous)
+    code = write_edition(options, sections, entries, failed, results, staging, executed_dir, report_key, run_id, previous,
+                         options.timings)
     published = publish.publish(staging, reports, options.as_of, run_id)
     total = time.perf_counter() - started
-    _say(options, f"published {published} in {total:.1f} s" + (" (DEGRADED)" if failed else ""))
+    phases = ", ".join(f"{k} {v:.1f}" for k, v in options.timings.items())
+    _say(options, f"published {published} in {total:.1f} s ({phases})" + (" (DEGRADED)" if failed else ""))
     return EXIT_DEGRADED if failed else code
 
 

@@ -173,7 +173,14 @@ def _first_bad_row(col: pd.Series, kind: str) -> int:
 # --- reads, hashes, sources ------------------------------------------------------
 
 def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    stat = path.stat()
+    return _digest_of(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _digest_of(path: str, mtime_ns: int, size: int) -> str:
+    """sha256 of a file, computed once per version of it (an edit changes mtime or size)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def descriptor_digest(res: dict) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
@@ -38,8 +39,10 @@ def collect_ledger(parts: list[assemble.Part]) -> dict[str, dict]:
 
 
 def write_edition(options, sections, entries, failed, results, staging: Path, executed_dir: Path,
-                  report_key: str, run_id: str, previous: Path | None = None) -> int:
+                  report_key: str, run_id: str, previous: Path | None = None, timings: dict | None = None) -> int:
     from .export import ReportHTMLExporter, html_to_pdf
+
+    timings = {} if timings is None else timings
 
     failed_ids = {s.section for s in failed}
     parts = []
@@ -72,12 +75,16 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
         log.info("compared with the %s edition (%s): %d figures moved", diff.previous_as_of, previous.name, len(diff.moved))
     report_nb = assemble.assemble(ed)
     exporter = ReportHTMLExporter()
+    t0 = time.perf_counter()
     html, _ = exporter.from_notebook_node(report_nb, resources={"metadata": {"name": file_stem(options.as_of)}})
+    timings["html"] = time.perf_counter() - t0
     stem = file_stem(options.as_of)
     (staging / f"{stem}.html").write_text(html, encoding="utf-8")
     log.info("wrote %s.html (%d bytes)", stem, len(html))
     if options.pdf:
+        t0 = time.perf_counter()
         pdf = html_to_pdf(html)
+        timings["pdf"] = time.perf_counter() - t0
         (staging / f"{stem}.pdf").write_bytes(pdf)
         log.info("wrote %s.pdf (%d bytes)", stem, len(pdf))
     nbformat.write(report_nb, str(staging / f"{stem}.ipynb"))
@@ -107,8 +114,8 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
     }
     from .build import section_parameters
 
-    for s in sections:
-        manifest["parameters"]["sections"][s.section] = section_parameters(s, options)
+    for s in sections:  # every parameter the notebook ran with: its declared defaults, then what was passed
+        manifest["parameters"]["sections"][s.section] = {**s.declared, **section_parameters(s, options)}
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
     return 0

@@ -39,8 +39,6 @@ class Job:
     notebook: Path
     parameters: dict
     output: Path
-    run_log: Path
-    env: dict = field(default_factory=dict)
     export_title: str = ""  # when set, the worker also renders the executed notebook to .html and .pdf
 
 
@@ -81,66 +79,70 @@ def _zygote():
     return _ZYGOTE
 
 
-class _Prewarmed:
-    """One kernel started ahead of need, for the next job of this worker."""
+class WarmKernel:
+    """A kernel started before it is needed (forked from the zygote where possible).
+
+    It is not tied to a notebook: each kernel records the datasets it reads in its own log, which the
+    job that uses it collects afterwards.
+    """
 
     def __init__(self):
-        self.km = None
-        self.run_log = None
-
-    def start(self, run_log: Path, env: dict):
         import uuid
 
         from jupyter_client.manager import KernelManager
 
-        kernel_env = dict(os.environ)
-        kernel_env.update(env)
-        kernel_env[RUN_LOG_ENV] = str(run_log)
-        kernel_env["PYTHONHASHSEED"] = "0"
+        n = next(_COUNTER)
+        self.reads = _socket_dir() / f"k{n}.reads.jsonl"
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        env[RUN_LOG_ENV] = str(self.reads)
         # IPC sockets: local only, no TCP ports, no plain-text network warning. Unix socket paths are
-        # limited to about 100 bytes, so they live in a short private folder, not beside the run log.
-        km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(_socket_dir() / f"k{next(_COUNTER)}"))
+        # limited to about 100 bytes, hence the short private folder.
+        km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(_socket_dir() / f"k{n}"))
         zygote = _zygote()
         if zygote is not None:
             from .zygote import ForkProvisioner
 
             provisioner = ForkProvisioner(kernel_id=str(uuid.uuid4()), kernel_spec=km.kernel_spec, parent=km)
             provisioner.zygote = zygote
-            provisioner.log_path = str(run_log.with_suffix(".kernel.log"))
+            provisioner.log_path = str(_socket_dir() / f"k{n}.log")
             km.provisioner = provisioner
-        km.start_kernel(env=kernel_env, cwd=str(paths.NOTEBOOKS),
+        km.start_kernel(env=env, cwd=str(paths.NOTEBOOKS),
                         extra_arguments=[f"--IPKernelApp.exec_lines={WARM_IMPORTS!r}"])
-        self.km, self.run_log = km, run_log
-        return km
+        self.km = km
 
-    def take(self):
-        km, self.km = self.km, None
-        return km
-
-
-_NEXT = _Prewarmed()
+    def shutdown(self) -> None:
+        try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:
+            pass
 
 
-def run_job(job: Job, next_job: Job | None = None) -> Result:
-    """Execute one notebook; start the kernel for `next_job` while this one runs."""
+_WARM: WarmKernel | None = None
+
+
+def warm_up() -> None:
+    """Start this worker's first kernel (call when the worker starts, before jobs arrive)."""
+    global _WARM
+    if _WARM is None:
+        _WARM = WarmKernel()
+
+
+def run_job(job: Job) -> Result:
+    """Execute one notebook on the warm kernel, starting the next warm kernel while it runs."""
+    global _WARM
     quiet_imports()
     import papermill as pm
 
     job.output.parent.mkdir(parents=True, exist_ok=True)
-    job.run_log.unlink(missing_ok=True)
     started = time.perf_counter()
-    km = _NEXT.take() if _NEXT.run_log == job.run_log else None
-    if km is None:
-        km = _Prewarmed().start(job.run_log, job.env)
-    if next_job is not None:
-        next_job.run_log.unlink(missing_ok=True)
-        _NEXT.start(next_job.run_log, next_job.env)
+    kernel = _WARM or WarmKernel()
+    _WARM = WarmKernel()
     error = None
     try:
         pm.execute_notebook(
             str(job.notebook), str(job.output), parameters=job.parameters, kernel_name=KERNEL_NAME,
             progress_bar=False, log_output=False, cwd=str(paths.NOTEBOOKS),
-            request_save_on_cell_execute=False, km=km, start_timeout=60, execution_timeout=CELL_TIMEOUT,
+            request_save_on_cell_execute=False, km=kernel.km, start_timeout=60, execution_timeout=CELL_TIMEOUT,
         )
     except pm.PapermillExecutionError as exc:
         error = {"cell": exc.exec_count, "cell_index": exc.cell_index, "ename": exc.ename,
@@ -149,10 +151,7 @@ def run_job(job: Job, next_job: Job | None = None) -> Result:
         error = {"cell": None, "cell_index": None, "ename": type(exc).__name__, "evalue": str(exc),
                  "trace": traceback.format_exc(limit=3)}
     finally:
-        try:
-            km.shutdown_kernel(now=True)
-        except Exception:
-            pass
+        kernel.shutdown()
     seconds = time.perf_counter() - started
     if error is None:
         normalise(job.output)
@@ -164,7 +163,9 @@ def run_job(job: Job, next_job: Job | None = None) -> Result:
                                 job.export_title, job.parameters.get("as_of", ""))
             except Exception as exc:  # an export failure fails this job, visibly
                 error = {"cell": None, "cell_index": None, "ename": type(exc).__name__, "evalue": str(exc)}
-    return Result(job.section, error is None, seconds, job.output, read_log(job.run_log), error)
+    reads = read_log(kernel.reads)
+    kernel.reads.unlink(missing_ok=True)
+    return Result(job.section, error is None, seconds, job.output, reads, error)
 
 
 def clean_stale_socket_dirs() -> None:
@@ -207,12 +208,10 @@ def normalise(path: Path) -> None:
 
 
 def shutdown_prewarmed() -> None:
-    km = _NEXT.take()
-    if km is not None:
-        try:
-            km.shutdown_kernel(now=True)
-        except Exception:
-            pass
+    global _WARM
+    if _WARM is not None:
+        _WARM.shutdown()
+        _WARM = None
     if _ZYGOTE is not None:
         _ZYGOTE.close()
     if _SOCKETS is not None:

@@ -1,0 +1,66 @@
+"""Ally briefs: bad codes are rejected before anything runs; every ally gets a PDF with its name and figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from natoua import paths
+from natoua.briefs import parse_allies
+from natoua.build import BuildError
+
+from conftest import cli_env
+
+
+@pytest.mark.parametrize("value", ["../../etc/passwd", "POL,../x", "pol;rm", "PO", "POLAND", "", ",", "XXX", "UKR", "RUS"])
+def test_bad_ally_codes_are_rejected(value):
+    with pytest.raises(BuildError) as err:
+        parse_allies(value, "2026-03-31")
+    assert err.value.code == 2
+
+
+def test_ally_codes_are_checked_against_the_date():
+    assert len(parse_allies("all", "2026-03-31")) == 32
+    assert "SWE" not in parse_allies("all", "2023-12-31")
+    with pytest.raises(BuildError, match="SWE"):
+        parse_allies("SWE", "2023-12-31")
+    assert parse_allies("pol, DEU,POL", "2026-03-31") == ["POL", "DEU"]
+
+
+def natoua(*args):
+    return subprocess.run([sys.executable, "-m", "natoua.cli", *args], capture_output=True, text=True,
+                          env=cli_env(), cwd=paths.ROOT, timeout=900)
+
+
+@pytest.mark.slow
+def test_every_ally_gets_a_brief_with_its_name_and_figures(tmp_path):
+    from pypdf import PdfReader
+
+    assert natoua("build", "--sections", "11", "--no-pdf", "--out", str(tmp_path)).returncode == 0
+    bad = natoua("briefs", "--allies", "POL,../../x", "--out", str(tmp_path))
+    assert bad.returncode == 2 and not (tmp_path / "latest" / "briefs").exists()
+    proc = natoua("briefs", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    briefs = tmp_path / "latest" / "briefs"
+    from natoua import data
+
+    countries = data.load("countries").set_index("iso3")
+    spending = {r.iso3 for r in data.load("defence_expenditure").itertuples()}
+    pdfs = sorted(briefs.glob("*.pdf"))
+    assert len(pdfs) == 32
+    for pdf in pdfs:
+        iso = pdf.stem
+        text = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf).pages).split())
+        name = countries.loc[iso, "name"]
+        assert f"{name}: ally brief" in text, iso
+        assert "Page 1 of" in text and "At a glance" in text
+        if iso in spending:
+            assert "% of GDP" in text and "Figure 1" in text, iso
+        else:
+            assert "no armed forces" in text, iso  # Iceland: a correct brief, not a crash
+        assert (briefs / f"{iso}.html").exists()
+    again = natoua("briefs", "--out", str(tmp_path))
+    assert "32 cached" in again.stdout, again.stdout
