@@ -188,7 +188,7 @@ def test_new_edition_says_what_changed(tmp_path):
         proc = natoua("build", "--sections", "07", "--no-pdf", "--as-of", as_of, "--out", str(tmp_path))
         assert proc.returncode == 0, proc.stdout + proc.stderr
     changes = (tmp_path / "2026-03-31" / "changes.md").read_text(encoding="utf-8")
-    assert changes.startswith("# What changed since the 2024-12-31 edition")
+    assert changes.startswith("# What changed since the 31 December 2024 edition")
     old = json.loads((tmp_path / "2024-12-31" / "claims.json").read_text())
     new = json.loads((tmp_path / "2026-03-31" / "claims.json").read_text())
     moved = [n for n in new if n in old and new[n]["text"] != old[n]["text"]]

@@ -47,6 +47,7 @@ class Edition:
     parts: list[Part]
     ledger: dict[str, dict]
     changes_html: str = ""
+    changes_title: str = ""
     degraded: list[str] = field(default_factory=list)
 
 
@@ -145,8 +146,8 @@ def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
         "each and, where one applies, the check the data had to pass for the section to build.</p>"
         '<div class="report-table"><table><caption><span class="table-number">Table K.1</span> '
         "Claim ledger: every figure in the prose</caption>"
-        '<colgroup><col style="width:24%"/><col style="width:18%"/><col style="width:12%"/><col style="width:18%"/>'
-        '<col style="width:6%"/><col style="width:22%"/></colgroup>'
+        '<colgroup><col style="width:27%"/><col style="width:17%"/><col style="width:11%"/><col style="width:19%"/>'
+        '<col style="width:4%"/><col style="width:22%"/></colgroup>'
         '<thead><tr><th class="txt">Name</th><th class="num">Value</th><th class="txt">Unit</th>'
         '<th class="txt">Dataset(s)</th><th class="txt">§</th><th class="txt">Check</th></tr></thead>'
         f"<tbody>{body}</tbody></table>"
@@ -191,7 +192,7 @@ def assemble(ed: Edition) -> nbformat.NotebookNode:
                                  "params": ed.params, "title_page": True}
     extra = [("", "Key figures: the claim ledger", "sec-key-figures")]
     if ed.changes_html:
-        extra.insert(0, ("", "What changed since the previous edition", "sec-changes"))
+        extra.insert(0, ("", ed.changes_title or "What changed since the previous edition", "sec-changes"))
     if ed.degraded:
         extra.insert(0, ("", "Build status", "sec-status"))
     cells = [_raw(title_page(ed)), _raw(contents(ed, extra))]

@@ -105,7 +105,7 @@ def _citation(source_id: str) -> str:
 
 
 def to_markdown(ch: Changes, as_of: str) -> str:
-    lines = [f"# What changed since the {ch.previous_as_of} edition", "", f"This edition: data as of {as_of}.", ""]
+    lines = [f"# {title(ch, as_of)}", "", f"This edition: data as of {as_of}; previous: {ch.previous_as_of}.", ""]
     if ch.empty:
         return "\n".join(lines + ["Nothing changed: the same figures, events and sources.", ""])
     reason = "none (later cut-off)" if ch.previous_as_of != as_of else "none (method changed)"
@@ -132,11 +132,8 @@ def to_markdown(ch: Changes, as_of: str) -> str:
 
 def to_html(ch: Changes, as_of: str) -> str:
     e = html.escape
-    parts = ['<section class="report-section" id="sec-changes">',
-             f'<h1 class="section-title">What changed since the {e(fmt.day(ch.previous_as_of))} edition</h1>']
+    parts = ['<section class="report-section" id="sec-changes">', f'<h1 class="section-title">{e(title(ch, as_of))}</h1>']
     reason = "none (later cut-off)" if ch.previous_as_of != as_of else "none (method changed)"
-    if ch.empty:
-        parts.append("<p>Nothing changed since the previous edition: the same figures, events and sources.</p>")
     if ch.moved:
         rows = "".join(
             f'<tr><td class="txt"><code>{e(m["name"])}</code></td><td class="num">{e(str(m["old"]))}</td>'
@@ -162,8 +159,21 @@ def to_html(ch: Changes, as_of: str) -> str:
     if ch.new_sources:
         items = "".join(f"<li>{e(_citation(s))}</li>" for s in ch.new_sources)
         parts.append(f'<h2>New sources and editions</h2><div class="generated-list"><ul>{items}</ul></div>')
+    if ch.added_claims or ch.removed_claims:
+        for label, names in (("added", ch.added_claims), ("dropped", ch.removed_claims)):
+            if names:
+                listed = ", ".join(f"<code>{e(n)}</code>" for n in names)
+                parts.append(f"<p>{len(names)} figure{'s' if len(names) > 1 else ''} {label}: {listed}.</p>")
+    if not (ch.moved or ch.new_events or ch.revised or ch.new_sources):
+        parts.append("<p>No figure in the prose changed value, and no event, dataset or source is new.</p>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def title(ch: Changes, as_of: str) -> str:
+    if ch.previous_as_of == as_of:
+        return f"What changed since the previous build of the {fmt.day(as_of)} edition"
+    return f"What changed since the {fmt.day(ch.previous_as_of)} edition"
 
 
 # --- freshness ------------------------------------------------------------------------------

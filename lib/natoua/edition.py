@@ -71,6 +71,7 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
     if previous is not None and (previous / "claims.json").exists():
         diff = changes.compare(previous, ledger, current, options.as_of)
         ed.changes_html = changes.to_html(diff, options.as_of)
+        ed.changes_title = changes.title(diff, options.as_of)
         (staging / "changes.md").write_text(changes.to_markdown(diff, options.as_of), encoding="utf-8")
         log.info("compared with the %s edition (%s): %d figures moved", diff.previous_as_of, previous.name, len(diff.moved))
     report_nb = assemble.assemble(ed)
