@@ -189,7 +189,8 @@ def status_page(ed: Edition) -> str:
 def assemble(ed: Edition) -> nbformat.NotebookNode:
     report = nbformat.v4.new_notebook()
     report.metadata["natoua"] = {"title": natoua.TITLE, "as_of": ed.as_of, "claims": ed.ledger,
-                                 "params": ed.params, "title_page": True}
+                                 "params": ed.params, "title_page": True,
+                                 "created": edition_date(ed.as_of).isoformat()}
     extra = [("", "Key figures: the claim ledger", "sec-key-figures")]
     if ed.changes_html:
         extra.insert(0, ("", ed.changes_title or "What changed since the previous edition", "sec-changes"))
