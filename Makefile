@@ -47,5 +47,6 @@ lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
 	$(BIN)/jupyter lab notebooks/
 
 clean: ## Remove built editions and caches (keeps the virtualenv)
-	rm -rf reports/* .pytest_cache
+	find reports -mindepth 1 -maxdepth 1 -not -name .gitkeep -exec rm -rf {} +
+	rm -rf .pytest_cache
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -120,12 +120,6 @@ def fmt_pct(value, decimals) -> str:
 
 # --- Kiel Ukraine Support Tracker ---------------------------------------------------------
 
-def support_by_year(as_of, measure: str = "allocation") -> pd.DataFrame:
-    """Aid by donor, year and type (EUR bn), years up to as_of."""
-    frame = data.load("support_tracker_by_year", as_of)
-    return frame[frame["measure"] == measure].reset_index(drop=True)
-
-
 def europe_codes() -> set[str]:
     """Donors counted as 'Europe' in the tracker's headline comparisons:
     geographic Europe incl. EU institutions, UK, Norway, Switzerland and Iceland (not Türkiye)."""

@@ -51,16 +51,6 @@ class Edition:
     degraded: list[str] = field(default_factory=list)
 
 
-def section_title(nb) -> str:
-    """The first '# ' heading of the notebook."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return "Untitled section"
-
-
 def edition_date(as_of: str) -> date:
     """The edition's publication date: SOURCE_DATE_EPOCH when set (reproducible builds), else as_of."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -124,7 +114,6 @@ def contents(ed: Edition, extra: list[tuple[str, str, str]]) -> str:
 
 def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
     e = html.escape
-    titles = {p.section: p.title for p in parts}
     order = {p.section: i for i, p in enumerate(parts)}
     rows = sorted(ledger.values(), key=lambda c: (order.get(c.get("section"), 99), c["name"]))
     body = "".join(
@@ -144,7 +133,7 @@ def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
         "<p>Every number stated in the prose of this report is a named value computed in the section "
         "notebooks from the datasets listed. This appendix lists them all, with the section that computed "
         "each and, where one applies, the check the data had to pass for the section to build.</p>"
-        '<div class="report-table"><table><caption><span class="table-number">Table K.1</span> '
+        '<div class="report-table compact"><table><caption><span class="table-number">Table K.1</span> '
         "Claim ledger: every figure in the prose</caption>"
         '<colgroup><col style="width:27%"/><col style="width:17%"/><col style="width:11%"/><col style="width:19%"/>'
         '<col style="width:4%"/><col style="width:22%"/></colgroup>'
@@ -158,13 +147,6 @@ def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
 
 def _short_label(section: str) -> str:
     return section.lstrip("0") if section[:1].isdigit() else section
-
-
-def _section_label(section: str, titles: dict) -> str:
-    if not section:
-        return ""
-    label = section.lstrip("0") if section[0].isdigit() else section
-    return f"{label}. {titles.get(section, '')}".strip()
 
 
 def status_page(ed: Edition) -> str:

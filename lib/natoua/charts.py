@@ -20,7 +20,6 @@ import matplotlib
 
 matplotlib.use("Agg")  # rendered to PNG ourselves; no GUI, no inline duplicate
 import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
 
 from . import mimes  # noqa: E402
 from .data import source_text  # noqa: E402

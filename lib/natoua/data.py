@@ -15,8 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import paths
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RUN_LOG_ENV = "NATOUA_RUN_LOG"
 
@@ -75,7 +79,7 @@ def resource_path(res: dict) -> Path:
 _PRECISION_SUFFIX = "_precision"
 
 
-def load(name: str, as_of: str | date | None = None) -> "pd.DataFrame":
+def load(name: str, as_of: str | date | None = None) -> pd.DataFrame:
     """A dataset as a typed DataFrame.
 
     With `as_of`, rows dated after it are dropped, using the field the resource
@@ -151,8 +155,6 @@ def _convert(col: pd.Series, field: dict, csv_path: str) -> pd.Series:
 
 
 def _first_bad_row(col: pd.Series, kind: str) -> int:
-    import pandas as pd  # late import: the no-change build path must stay fast
-
     for i, value in enumerate(col):
         if value.strip() == "":
             continue

@@ -9,6 +9,7 @@ stylesheet's print rules; WeasyPrint may fetch nothing but `data:` URLs.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
@@ -143,7 +144,7 @@ def html_to_pdf(html: str) -> bytes:
     return document.write_pdf(uncompressed_pdf=False)
 
 
-def export_notebook(executed: "Path", html_path: "Path", pdf_path: "Path", title: str, as_of: str) -> None:
+def export_notebook(executed: Path, html_path: Path, pdf_path: Path, title: str, as_of: str) -> None:
     """Render one executed notebook on its own (the ally briefs): HTML and PDF side by side."""
     import nbformat
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import analysis, data, fmt
+from . import analysis, data
 
 AID_TYPES = ["military", "financial", "humanitarian"]
 MEASURES = ["allocation", "commitment"]

@@ -44,8 +44,9 @@ def to_csv(frame: pd.DataFrame) -> str:
 class Table:
     def __init__(self, frame: pd.DataFrame, *, caption: str, source: str, formats: dict | None = None,
                  align: dict | None = None, download: str | None = None, note: str = "",
-                 widths: dict | None = None):
+                 widths: dict | None = None, compact: bool = False):
         self.frame, self.caption, self.source = frame, caption, source
+        self.compact = compact
         self.widths = widths or {}
         self.formats, self.align = formats or {}, align or {}
         self.download = download or _slug(caption)
@@ -83,6 +84,7 @@ class Table:
         csv_b64 = base64.b64encode(to_csv(self.frame).encode("utf-8")).decode("ascii")
         note = f'<p class="table-note">{e(self.note)}</p>' if self.note else ""
         keep = " keep-together" if len(self.frame) <= 12 else ""  # short tables never split across pages
+        keep += " compact" if self.compact else ""
         return (
             f'<div class="report-table{keep}">'
             f'<table><caption><span class="table-number">Table</span> {e(self.caption)}</caption>'
@@ -115,12 +117,13 @@ class Table:
 
 
 def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = None,
-         align: dict | None = None, note: str = "", widths: dict | None = None) -> None:
-    """Display a captioned, sourced table; cells are escaped, CSV download is injection-safe."""
+         align: dict | None = None, note: str = "", widths: dict | None = None, compact: bool = False) -> None:
+    """Display a captioned, sourced table; cells are escaped, CSV download is injection-safe.
+    `compact` sets it in smaller type (reference tables in appendices)."""
     if not caption.strip():
         raise ValueError("table caption is required")
     out = Table(frame.reset_index(drop=True), caption=caption, source=source_text(source),
-                formats=formats, align=align, note=note, widths=widths)
+                formats=formats, align=align, note=note, widths=widths, compact=compact)
     from IPython.display import display
 
     display(out)
