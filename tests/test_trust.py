@@ -147,6 +147,7 @@ def test_second_build_waits_or_exits_with_distinct_code(published):
         assert waiting.poll() is None, "a build with --wait waits for the lock"
     out, err = waiting.communicate(timeout=300)
     assert waiting.returncode == 0, out + err
+    assert out.startswith("waiting for another build to finish"), out
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])

@@ -48,7 +48,8 @@ def run_briefs(args) -> int:
     as_of = check_as_of(args.as_of)
     reports = Path(args.out).resolve()
     try:
-        held = publish.lock(reports, wait=True)
+        held = publish.lock(reports, wait=True,
+                            on_wait=lambda path: print(f"waiting for another build to finish (lock {path})", flush=True))
     except publish.Locked:
         raise BuildError("another build is running", EXIT_LOCKED) from None
     try:

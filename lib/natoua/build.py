@@ -260,7 +260,8 @@ def build(options: Options) -> int:
     params = {s.section: section_parameters(s, options) for s in sections}
 
     try:
-        held = publish.lock(reports, options.wait)
+        held = publish.lock(reports, options.wait,
+                            on_wait=lambda path: print(f"waiting for another build to finish (lock {path})", flush=True))
     except publish.Locked as exc:
         raise BuildError(f"another build is running (lock {exc}); try again later or use --wait", EXIT_LOCKED) from None
     try:

@@ -32,12 +32,21 @@ class Locked(Exception):
     """Another build holds the lock."""
 
 
-def lock(reports: Path, wait: bool, timeout: float = 6 * 3600) -> FileLock:
-    """Hold the reports folder's build lock; with wait=False a held lock raises Locked at once."""
+def lock(reports: Path, wait: bool, timeout: float = 6 * 3600, on_wait=None) -> FileLock:
+    """Hold the reports folder's build lock; with wait=False a held lock raises Locked at once,
+    with wait=True `on_wait` is called once and the build waits its turn."""
     reports.mkdir(parents=True, exist_ok=True)
     held = FileLock(str(reports / ".build.lock"))
     try:
-        held.acquire(timeout=timeout if wait else 0)
+        held.acquire(timeout=0)
+        return held
+    except Timeout:
+        if not wait:
+            raise Locked(str(reports / ".build.lock")) from None
+    if on_wait is not None:
+        on_wait(str(reports / ".build.lock"))
+    try:
+        held.acquire(timeout=timeout)
     except Timeout:
         raise Locked(str(reports / ".build.lock")) from None
     return held
