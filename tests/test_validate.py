@@ -44,3 +44,18 @@ def test_every_fact_row_cites_a_known_source():
             assert not missing, f"{name}.{col} cites unknown sources {missing}"
             if col == "source_id":
                 assert frame[col].notna().all(), f"{name} has rows without a source"
+
+
+def test_every_listed_source_is_cited_by_some_row():
+    """The sources appendix lists sources.csv; each entry must be one the data actually cite."""
+    from natoua import data
+
+    cited = set()
+    for name in data.resource_names():
+        if name == "sources":
+            continue
+        frame = data.load(name)
+        for col in [c for c in frame.columns if c.endswith("source_id")]:
+            cited |= set(frame[col].dropna())
+    uncited = set(data.load("sources")["source_id"]) - cited
+    assert not uncited, f"sources nobody cites: {sorted(uncited)}"
