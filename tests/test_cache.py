@@ -120,3 +120,17 @@ def test_changed_dataset_reexecutes_only_its_readers_and_cached_equals_uncached(
     lines = {l.split()[0]: l for l in third.stdout.splitlines() if l.startswith("  ")}
     assert "cached" in lines["07"] and " ok " in lines["11"], third.stdout
     assert without_changes_page(next((out / "latest").glob("*.html")).read_text()) == without_changes_page(html_before.decode())
+
+
+@pytest.mark.slow
+def test_forked_and_plain_kernels_give_identical_output(tmp_path):
+    """The zygote is only a start-up optimisation: a plain kernel per notebook gives the same bytes."""
+    outputs = []
+    for fork in ("1", "0"):
+        out = tmp_path / f"fork-{fork}"
+        env = dict(cli_env(), NATOUA_FORK_KERNELS=fork)
+        proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--sections", "07,11", "--no-pdf",
+                               "--out", str(out)], capture_output=True, text=True, env=env, cwd=paths.ROOT, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        outputs.append(next((out / "latest").glob("*.html")).read_bytes())
+    assert outputs[0] == outputs[1]
