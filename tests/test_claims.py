@@ -69,3 +69,10 @@ def test_substituted_text_is_escaped():
     ledger = {"name": {"text": "<b>x</b>_y*"}}
     out = claims.substitute("{{ name }}", ledger)
     assert "<b>" not in out and "&lt;b&gt;" in out
+
+
+def test_require_fails_the_cell_with_the_contradicting_rows():
+    claims.require(True, "holds")
+    with pytest.raises(claims.ClaimError, match="Europe gave more than the United States") as err:
+        claims.require(False, "Europe gave more than the United States", pd.DataFrame({"group": ["US"], "eur_bn": [115.4]}))
+    assert "115.4" in str(err.value)

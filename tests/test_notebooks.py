@@ -83,3 +83,41 @@ def test_no_hand_typed_numbers_in_prose(path):
         if cell["cell_type"] == "markdown":
             found += [f"cell {i}: {tok}" for tok in hand_typed_numbers(_source(cell))]
     assert not found, f"{path.name}: numbers typed into Markdown (use a claim): {found}"
+
+
+def _unattached_expects(code: str) -> list[int]:
+    """Line numbers of claims.expect(...) calls that are not the `check=` of a claims.claim(...) call:
+    such a check is built and then ignored, so it can never fail."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    attached = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg == "check":
+                    attached |= {id(n) for n in ast.walk(kw.value)}
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "expect"
+                and id(node) not in attached):
+            found.append(node.lineno)
+    return found
+
+
+def test_unattached_expect_detector_itself():
+    assert _unattached_expects("claims.claim('a', 1, unit='x', datasets=['d'], check=claims.expect(True, 't'))") == []
+    assert _unattached_expects("claims.expect(x > 1, 'ignored')") == [1]
+    assert _unattached_expects("c = claims.expect(x > 1, 't')\nclaims.claim('a', 1, unit='x', datasets=['d'], check=c)") == [1]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_check_is_attached_to_a_claim(path):
+    bad = []
+    for i, cell in enumerate(_load(path)["cells"]):
+        if cell["cell_type"] == "code":
+            bad += [f"cell {i} line {n}" for n in _unattached_expects(_source(cell))]
+    assert not bad, f"{path.name}: claims.expect(...) outside check= does nothing (use claims.require): {bad}"

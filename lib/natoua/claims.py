@@ -84,6 +84,14 @@ def expect(holds, text: str, evidence=None) -> Check:
     return Check(text=text, holds=bool(holds), evidence=str(evidence or ""))
 
 
+def require(holds, text: str, evidence=None) -> None:
+    """A check that stands on its own (not attached to one claim): fails the section when it does not hold."""
+    check = expect(holds, text, evidence)
+    if not check.holds:
+        detail = f"\nContradicting data:\n{check.evidence}" if check.evidence else ""
+        raise ClaimError(f"check failed: {check.text}.{detail}")
+
+
 def claim(name: str, value, *, unit: str, datasets, fmt=None, check: Check | None = None,
           note: str = "", display: bool = True) -> Claim:
     """Record a named figure for the prose; returns the Claim (its `.text` is what prose shows)."""
