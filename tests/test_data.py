@@ -76,3 +76,9 @@ def test_series_edition_is_a_single_edition_and_says_when_it_postdates_as_of():
     assert not analysis.edition_published_by("nato-2025-08", "2024-12-31")
     series = analysis.spending_series("2024-12-31", "nato-2025-08")
     assert set(series["edition"]) == {"nato-2025-08"} and series["year"].max() == 2024
+
+
+def test_targets_are_known_only_once_agreed():
+    assert analysis.target("hague-2025-3-5pct-core", "2024-12-31") is None
+    assert float(analysis.target("hague-2025-3-5pct-core", "2026-03-31")["pct_gdp"]) == 3.5
+    assert analysis.target("wales-2014-dip-2pct", "2024-12-31") is not None

@@ -126,3 +126,14 @@ def test_brief_notes_from_the_summit_notes():
     assert "key_phrase" not in " ".join(items.values())
     assert all(text[0].isupper() for text in items.values())
     assert "Declaration issued" not in items["Bucharest 2008"]
+
+
+@pytest.mark.parametrize("level,expected", [
+    (0, "no Ukraine decision"),
+    (1, "partnership only"),
+    (2, "Bucharest reaffirmed"),
+    (3, "MAP requirement dropped"),
+    (4, "irreversible path"),
+])
+def test_level_text_keeps_names_and_acronyms(level, expected):
+    assert summits.level_text(level) == expected

@@ -104,12 +104,16 @@ def edition_label(source_id: str) -> str:
     return (src.edition.split(" (")[0].strip() or src.title) if src.edition else src.title
 
 
-def target(target_id: str) -> pd.Series:
+def target(target_id: str, as_of=None) -> pd.Series | None:
+    """A NATO spending target; with `as_of`, None when it had not yet been agreed on that date."""
     t = data.load("nato_targets")
     row = t.loc[t["target_id"] == target_id]
     if row.empty:
         raise data.DataError(f"nato_targets has no target {target_id!r}")
-    return row.iloc[0]
+    row = row.iloc[0]
+    if as_of is not None and row["agreed_date"] > pd.Timestamp(as_of):
+        return None
+    return row
 
 
 def fmt_pct(value, decimals) -> str:

@@ -35,6 +35,20 @@ LEVEL_SHORT = {
 _SUFFIXES = (" Summit", " Leaders' Meeting")
 
 
+def level_text(level) -> str:
+    """A level's short label for use inside a sentence: the first word in lower case unless it is a
+    name or an acronym ('irreversible path', 'no Ukraine decision', 'Bucharest reaffirmed',
+    'MAP requirement dropped'). Never lower-cases proper nouns, unlike `LEVEL_SHORT[...].lower()`."""
+    label = LEVEL_SHORT.get(int(level), str(level))
+    first, _, rest = label.partition(" ")
+    if first.isupper() or first in _PROPER:
+        return label
+    return f"{first.lower()} {rest}".strip()
+
+
+_PROPER = {"Bucharest", "Ukraine", "Vilnius", "Washington"}
+
+
 # --- descriptor text -------------------------------------------------------------------------
 
 def field_description(resource: str, field: str) -> str:
