@@ -15,7 +15,7 @@ ALLIES ?=
 BUILD_FLAGS := $(if $(AS_OF),--as-of $(AS_OF)) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(OUT)) $(ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help report briefs validate test bench lab clean
+.PHONY: help report briefs validate test bench lab strip clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ bench: $(STAMP) ## Time naive vs cached builds and the briefs (writes a table fo
 
 lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
 	$(BIN)/jupyter lab notebooks/
+
+strip: $(STAMP) ## Remove outputs and execution counts from the notebooks (do this before committing)
+	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/*.ipynb
 
 clean: ## Remove built editions and caches (keeps the virtualenv)
 	find reports -mindepth 1 -maxdepth 1 -not -name .gitkeep -exec rm -rf {} +

@@ -56,7 +56,7 @@ def change_one_note(path: Path) -> None:
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
-def naive(work: Path) -> float:
+def naive(work: Path, env: dict) -> float:
     """What a team without this build would run: one CLI call per notebook and per format."""
     from natoua import paths
 
@@ -66,9 +66,9 @@ def naive(work: Path) -> float:
     for nb in paths.section_notebooks():
         executed = out / nb.name
         run([BIN / "papermill", str(nb), str(executed), "-p", "as_of", "2026-03-31", "--cwd", str(paths.NOTEBOOKS),
-             "--log-level", "ERROR", "--no-progress-bar"])
-        run([BIN / "jupyter", "nbconvert", "--to", "html", "--no-input", str(executed), "--output-dir", str(out)])
-        run([BIN / "jupyter", "nbconvert", "--to", "natoua_pdf", str(executed), "--output-dir", str(out)])
+             "--log-level", "ERROR", "--no-progress-bar"], env=env)
+        run([BIN / "jupyter", "nbconvert", "--to", "html", "--no-input", str(executed), "--output-dir", str(out)], env=env)
+        run([BIN / "jupyter", "nbconvert", "--to", "natoua_pdf", str(executed), "--output-dir", str(out)], env=env)
     return time.perf_counter() - started
 
 
@@ -92,7 +92,7 @@ def main() -> int:
             reports = work / "reports"
             print(f"run {i + 1}/{args.repeat}", flush=True)
 
-            times["a"].append(naive(work))
+            times["a"].append(naive(work, env))
             print(f"  a naive            {times['a'][-1]:6.1f} s", flush=True)
             t, _ = run(NATOUA + ["build", "--out", str(reports)], env=env)
             times["b"].append(t)
@@ -104,9 +104,7 @@ def main() -> int:
 
             manifest = json.loads((reports / "latest" / "manifest.json").read_text())
             expected_readers = sorted(s["section"] for s in manifest["sections"] if args.dataset in s["datasets"])
-            os.environ["NATOUA_DATA_DIR"] = str(data_dir)
-            path = data.resource_path(data.resource(args.dataset))
-            change_one_note(path)
+            change_one_note(data_dir / data.resource(args.dataset)["path"])
             t, proc = run(NATOUA + ["build", "--out", str(reports)], env=env)
             times["d"].append(t)
             ran = sorted(l.split()[0] for l in proc.stdout.splitlines() if l.startswith("  ") and " ok " in l)
