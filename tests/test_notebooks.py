@@ -76,12 +76,14 @@ def test_digit_scanner_itself():
     assert hand_typed_numbers("20 allies in January") == ["20"]
 
 
-@pytest.mark.parametrize("path", SECTIONS, ids=lambda p: p.name)
+def _cells(path, kind: str) -> list[tuple[int, str]]:
+    """(index, source) of the notebook's cells of one type."""
+    return [(i, _source(c)) for i, c in enumerate(_load(path)["cells"]) if c["cell_type"] == kind]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_hand_typed_numbers_in_prose(path):
-    found = []
-    for i, cell in enumerate(_load(path)["cells"]):
-        if cell["cell_type"] == "markdown":
-            found += [f"cell {i}: {tok}" for tok in hand_typed_numbers(_source(cell))]
+    found = [f"cell {i}: {tok}" for i, text in _cells(path, "markdown") for tok in hand_typed_numbers(text)]
     assert not found, f"{path.name}: numbers typed into Markdown (use a claim): {found}"
 
 
@@ -116,8 +118,5 @@ def test_unattached_expect_detector_itself():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_check_is_attached_to_a_claim(path):
-    bad = []
-    for i, cell in enumerate(_load(path)["cells"]):
-        if cell["cell_type"] == "code":
-            bad += [f"cell {i} line {n}" for n in _unattached_expects(_source(cell))]
+    bad = [f"cell {i} line {n}" for i, code in _cells(path, "code") for n in _unattached_expects(code)]
     assert not bad, f"{path.name}: claims.expect(...) outside check= does nothing (use claims.require): {bad}"
