@@ -137,3 +137,10 @@ def test_brief_notes_from_the_summit_notes():
 ])
 def test_level_text_keeps_names_and_acronyms(level, expected):
     assert summits.level_text(level) == expected
+
+
+def test_required_summit_names_what_is_missing():
+    frame = data.load("summits", "2023-06-30")
+    assert summits.required(frame, "bucharest-2008", "2023-06-30")["summit_id"] == "bucharest-2008"
+    with pytest.raises(data.DataError, match="vilnius-2023 is not in the data up to 2023-06-30"):
+        summits.required(frame, "vilnius-2023", "2023-06-30")

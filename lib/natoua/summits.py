@@ -166,6 +166,14 @@ def summit(frame: pd.DataFrame, summit_id: str) -> pd.Series | None:
     return None if row.empty else row.iloc[0]
 
 
+def required(frame: pd.DataFrame, summit_id: str, as_of) -> pd.Series:
+    """One summit's row that a section's prose depends on; a clear error when the cut-off excludes it."""
+    row = summit(frame, summit_id)
+    if row is None:
+        raise data.DataError(f"summits: {summit_id} is not in the data up to {as_of}; this section's prose needs it")
+    return row
+
+
 def peak(frame: pd.DataFrame) -> pd.Series:
     """The first summit at the highest commitment level in the frame."""
     if frame.empty:
