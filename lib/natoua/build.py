@@ -16,6 +16,7 @@ import multiprocessing as mp
 import os
 import platform
 import re
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -328,8 +329,6 @@ def _checked_build(options, reports, sections, params, started, section_cache, k
         root.removeHandler(handler)
         handler.close()
         if staging.exists():  # not published: remove the staging folder
-            import shutil
-
             shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -382,10 +381,7 @@ def _execute_and_publish(options, reports, sections, params, keys, hits, section
     for s in sections:
         r = results.get(s.section)
         if r is not None and r.ok:
-            hits[s.section] = None
             section_cache.store(s.section, keys[s.section], r.output.read_bytes(), r.reads, r.seconds)
-    import shutil
-
     shutil.rmtree(scratch, ignore_errors=True)
 
     entries = {s.section: section_cache.lookup(s.section, keys[s.section]) for s in sections
