@@ -71,3 +71,14 @@ def test_png_output_is_deterministic():
         return charts.png_bytes(fig)
 
     assert render() == render()
+
+
+def test_reference_line_draws_a_labelled_dashed_line():
+    fig, ax = charts.new()
+    charts.reference_line(ax, 2.0, "2% guideline", 2014)
+    charts.reference_line(ax, 3.5, "3.5% core target", 2014, above=False)
+    lines = [l for l in ax.get_lines() if l.get_linestyle() == "--"]
+    assert [l.get_ydata()[0] for l in lines] == [2.0, 3.5]
+    texts = {t.get_text(): t for t in ax.texts}
+    assert texts["2% guideline"].get_position()[1] > 2.0 and texts["3.5% core target"].get_position()[1] < 3.5
+    charts.png_bytes(fig)

@@ -54,7 +54,7 @@ def run_briefs(args) -> int:
         raise BuildError("another build is running", EXIT_LOCKED) from None
     try:
         publish.clean_leftovers(reports)
-        problems = validate_data()
+        problems = validate_data(reports)
         if problems:
             for p in problems:
                 print(str(p), file=sys.stderr)

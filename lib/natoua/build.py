@@ -144,11 +144,12 @@ def section_parameters(section: Section, options: Options) -> dict:
 
 # --- validation (cached on the package's content) -----------------------------------
 
-def validate_data() -> list:
+def validate_data(reports: Path) -> list:
+    """Every problem in the data package; a valid package is remembered (by content) in reports/.cache."""
     from .validate import validate_package
 
     digest = _package_content_digest()
-    marker = paths.REPORTS / ".cache" / "validation" / f"{digest}.ok"
+    marker = reports / ".cache" / "validation" / f"{digest}.ok"
     if marker.exists():
         return []
     problems = validate_package()
@@ -291,7 +292,7 @@ def _locked_build(options, reports, sections, params, started) -> int:
     pool = Pool(min(options.jobs or os.cpu_count() or 1, misses)) if misses else None
     try:
         t0 = time.perf_counter()
-        problems = validate_data()
+        problems = validate_data(reports)
         options.timings["validate"] = time.perf_counter() - t0
         if problems:
             for p in problems:

@@ -115,7 +115,14 @@ def show(fig, *, title: str, caption: str, source, alt: str) -> None:
     display(out)
 
 
-def label_end(ax, x, y, text, color, dx=0.15, **kwargs):
+def reference_line(ax, level: float, label: str, x, above: bool = True) -> None:
+    """A dashed grey target line (e.g. the 2% guideline) with its label just above or below it at x."""
+    ax.axhline(level, color=GREY, lw=0.9, ls="--")
+    ax.text(x, level + 0.06 if above else level - 0.07, label, fontsize=7, color=GREY,
+            va="bottom" if above else "top")
+
+
+def label_end(ax, x, y, text, color, **kwargs):
     """Direct label at the end of a line (instead of a legend)."""
     ax.annotate(text, (x, y), xytext=(4, 0), textcoords="offset points", va="center",
                 color=color, fontsize=8, **kwargs)

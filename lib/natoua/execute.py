@@ -8,6 +8,7 @@ those imports done, while the current notebook runs.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -54,7 +55,7 @@ class Result:
 
 _ZYGOTE = None
 _SOCKETS: Path | None = None
-_COUNTER = __import__("itertools").count()
+_COUNTER = itertools.count()  # names each kernel's socket and log files
 
 
 def _socket_dir() -> Path:
