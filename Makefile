@@ -15,7 +15,7 @@ ALLIES ?=
 BUILD_FLAGS := $(if $(AS_OF),--as-of $(AS_OF)) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(OUT)) $(ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help report briefs validate test bench lab strip clean
+.PHONY: help report briefs validate data test bench lab strip clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,10 @@ briefs: $(STAMP) ## Build the per-ally briefs (ALLIES=POL,DEU or all) into repor
 
 validate: $(STAMP) ## Validate the data package only (every problem as file:row:column: message)
 	$(BIN)/natoua validate
+
+data: $(STAMP) ## Re-import every publisher's raw snapshot (data/raw/) into its tidy dataset, byte for byte
+	$(BIN)/natoua import sipri --write
+	$(BIN)/natoua import ecb --write
 
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest $(ARGS)

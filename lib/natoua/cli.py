@@ -1,4 +1,4 @@
-"""The `natoua` command: build, briefs, validate."""
+"""The `natoua` command: build, briefs, validate, import."""
 
 from __future__ import annotations
 
@@ -60,6 +60,14 @@ def parser() -> argparse.ArgumentParser:
     br.add_argument("--no-pdf", dest="pdf", action="store_false")
     br.add_argument("--out", type=Path, default=paths.REPORTS)
     br.add_argument("--force", action="store_true")
+
+    im = sub.add_parser("import", help="import a publisher's release file into its tidy dataset (prints changes; "
+                                       "writes with --write)")
+    im.add_argument("publisher", choices=["sipri", "ecb"], help="whose file: sipri (Milex workbook) or ecb (eurofxref-hist)")
+    im.add_argument("path", nargs="?", type=Path, help="the release file (default: the committed snapshot in data/raw/)")
+    im.add_argument("--write", action="store_true", help="write the dataset (and a new snapshot + metadata)")
+    im.add_argument("--file-url", help="where the new file was downloaded from (recorded in its metadata)")
+    im.add_argument("--data", type=Path, help="data folder (default: data/)")
     return p
 
 
@@ -67,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "import":
+        return _import(args)
     from .build import BuildError, EXIT_BAD_INPUT
 
     try:
@@ -98,6 +108,17 @@ def _validate(args) -> int:
         return 2
     print(f"data package valid: {paths.datapackage()}")
     return 0
+
+
+def _import(args) -> int:
+    from .importers import LayoutError, run
+
+    try:
+        return run(args.publisher, args.path, args.write, data_dir=args.data.resolve() if args.data else None,
+                   file_url=args.file_url)
+    except LayoutError as exc:
+        print(f"error: {exc}; nothing written", file=sys.stderr)
+        return 2
 
 
 def _build(args) -> int:

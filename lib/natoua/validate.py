@@ -72,6 +72,8 @@ def validate_package(data_dir: Path | None = None) -> list[Problem]:
         problems += _text_rules(res, texts[res["name"]], base)
         problems += _precision_rules(res, texts[res["name"]], base)
     problems += _cross_table_rules(valid, texts, base)
+    problems += _provenance_rules(valid, texts, base)
+    problems += _snapshot_rules(base)
     return sorted(set(_without_cascades(problems)), key=lambda p: (p.file, p.row or 0, p.column or "", p.message))
 
 
@@ -314,6 +316,52 @@ def _cross_table_rules(resources: list[dict], texts: dict, base: Path) -> list[P
         if date and iso not in joined:
             problems.append(Problem(file, line, "nato_accession_date", f"{iso} has an accession date but no row in nato_enlargement.csv"))
     return problems
+
+
+# --- provenance (issue 12) ---------------------------------------------------------------
+
+# A source id cited in free text ("per kyivindependent-madrid-2022"): lower-case, two or more hyphens, a digit,
+# not part of a URL or file name.
+CITED_ID = re.compile(r"(?<![\w/.-])([a-z][a-z0-9]*(?:-[a-z0-9]+){2,})(?![\w/-])(?!\.[a-z])")
+NEEDS_VIA = {"official-via-reprint", "transcription", "compiled-list"}
+
+
+def _provenance_rules(resources: list[dict], texts: dict, base: Path) -> list[Problem]:
+    """Every source id cited in notes exists; every source says how it was read, naming the reprint or list."""
+    if "sources" not in texts:
+        return []
+    by_name = {r["name"]: r for r in resources}
+    header, *body = texts["sources"]
+    ids = {row[header.index("source_id")] for row in body if row}
+    problems = []
+    if "read_as" in header:
+        file = _rel(base / by_name["sources"]["path"], base)
+        for line, row in enumerate(body, start=2):
+            rec = dict(zip(header, row))
+            if rec.get("read_as") in NEEDS_VIA and not rec.get("via", "").strip():
+                problems.append(Problem(file, line, "via", f"read_as is {rec['read_as']!r}: name the reprint, "
+                                                           "transcription or list in via"))
+            if rec.get("read_as") == "news-report" and not (rec.get("via", "").strip() or rec.get("url", "").strip()):
+                problems.append(Problem(file, line, "via", "read_as is 'news-report': name the report in via "
+                                                           "(or give the news article's url)"))
+    for name, rows in texts.items():
+        head, *data = rows
+        cols = [i for i, c in enumerate(head) if c in ("notes", "via")]
+        file = _rel(base / by_name[name]["path"], base)
+        for line, row in enumerate(data, start=2):
+            for i in cols:
+                for cited in CITED_ID.findall(row[i] if i < len(row) else ""):
+                    if any(ch.isdigit() for ch in cited) and cited not in ids:
+                        problems.append(Problem(file, line, head[i], f"cites source {cited!r}, which is not in "
+                                                                     "sources.csv (add it or drop the citation)"))
+    return problems
+
+
+def _snapshot_rules(base: Path) -> list[Problem]:
+    """Raw release files under data/raw/ match the sha256 in the metadata beside them."""
+    from .importers import snapshot_problems
+
+    return [Problem(file, None, column, message) for file, column, message in snapshot_problems(base)]
 
 
 def _rel(path: Path, base: Path) -> str:

@@ -1,0 +1,251 @@
+"""Importers: a publisher's release file -> the project's tidy dataset (owid/etl's snapshot -> tidy steps).
+
+Each publisher has a folder `data/raw/<publisher>/` holding its release file exactly as published
+and a metadata record beside it (`<file>.meta.json`: publisher, title, release, landing and file
+URLs, retrieved date, sha256, terms of use, the source id the tidy rows cite). One module per
+publisher (`sipri`, `ecb`) knows the file's layout and returns tidy rows; this module runs them:
+
+    natoua import sipri PATH          # read PATH, print what would change in the dataset
+    natoua import sipri PATH --write  # ... and write the dataset, the snapshot and its metadata
+
+Without PATH the committed snapshot is re-imported (`make data`). A file in another layout raises
+`LayoutError` naming sheet, row and column, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .. import paths
+
+META_SUFFIX = ".meta.json"
+META_FIELDS = ("publisher", "title", "release", "published", "landing_url", "file_url", "file", "retrieved",
+               "retrieved_how", "sha256", "terms_of_use", "source_id", "importer", "datasets")
+
+
+class LayoutError(Exception):
+    """The release file is not in the layout the importer knows. The message names sheet, row and column."""
+
+    def __init__(self, file: str, message: str, sheet: str | None = None, row: int | None = None,
+                 column: str | None = None):
+        self.file, self.sheet, self.row, self.column = file, sheet, row, column
+        where = [f"sheet {sheet!r}"] if sheet else []
+        where += [f"row {row}"] if row is not None else []
+        where += [f"column {column}"] if column else []
+        super().__init__(f"{file}: {', '.join(where)}: {message}" if where else f"{file}: {message}")
+
+
+@dataclass
+class Tidy:
+    """What an importer returns: the dataset's rows (already formatted as text) and the release."""
+
+    dataset: str
+    columns: list[str]
+    rows: list[list[str]]
+    keys: list[str]
+    release: str  # the release label read from the file, e.g. "data 1949-2024"
+    source_id: str  # the id the rows cite (derived from the release)
+    meta: dict = field(default_factory=dict)  # metadata fields read from the file (release, published ...)
+
+    def csv_bytes(self) -> bytes:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows(self.rows)
+        return buf.getvalue().encode("utf-8")
+
+
+def publishers() -> dict:
+    from . import ecb, sipri
+
+    return {"sipri": sipri, "ecb": ecb}
+
+
+def raw_dir(data_dir: Path | None = None) -> Path:
+    return (data_dir or paths.data_dir()) / "raw"
+
+
+def snapshot_meta(publisher: str, data_dir: Path | None = None) -> tuple[Path, dict]:
+    """The committed snapshot of a publisher and its metadata record."""
+    folder = raw_dir(data_dir) / publisher
+    metas = sorted(folder.glob("*" + META_SUFFIX))
+    if len(metas) != 1:
+        raise LayoutError(str(folder), f"expected one snapshot metadata file (*{META_SUFFIX}), found {len(metas)}")
+    meta = json.loads(metas[0].read_text(encoding="utf-8"))
+    return folder / meta["file"], meta
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# --- what would change -----------------------------------------------------------------
+
+def changes(old_csv: Path, new: Tidy, value_columns: list[str], top: int = 5) -> list[str]:
+    """Rows added, removed and revised between the committed dataset and the new one, as printable lines."""
+    old_rows: dict[tuple, dict] = {}
+    if old_csv.exists():
+        with open(old_csv, encoding="utf-8-sig", newline="") as fh:
+            for row in csv.DictReader(fh):
+                old_rows[tuple(row.get(k, "") for k in new.keys)] = row
+    new_rows = {tuple(r[new.columns.index(k)] for k in new.keys): dict(zip(new.columns, r)) for r in new.rows}
+    added = sorted(set(new_rows) - set(old_rows))
+    removed = sorted(set(old_rows) - set(new_rows))
+    revised, other = [], 0
+    for key in sorted(set(new_rows) & set(old_rows)):
+        a, b = old_rows[key], new_rows[key]
+        for col in value_columns:
+            if col not in a:
+                continue
+            x, y = _num(a[col]), _num(b[col])
+            if x is not None and y is not None:
+                if x != y:
+                    revised.append((abs(y - x) / (abs(x) or 1.0), key, col, a[col], b[col]))
+            elif (a[col] or "") != (b[col] or ""):
+                revised.append((float("inf"), key, col, a[col] or "(empty)", b[col] or "(empty)"))
+        if any(a.get(c, b[c]) != b[c] for c in new.columns if c not in value_columns):
+            other += 1
+    lines = [f"{new.dataset}: {len(new_rows)} rows; release {new.release!r} (source id {new.source_id})",
+             f"  rows added: {len(added)}, removed: {len(removed)}, values revised: {len(revised)}, "
+             f"rows with other columns changed: {other}"]
+    for label, keys in (("added", added), ("removed", removed)):
+        if keys:
+            shown = ", ".join("/".join(k) for k in keys[:8])
+            lines.append(f"  {label}: {shown}{' ...' if len(keys) > 8 else ''}")
+    if revised:
+        lines.append(f"  largest revisions (of {len(revised)}):")
+        for rel, key, col, a, b in sorted(revised, key=lambda r: (-r[0], r[1], r[2]))[:top]:
+            pct = "" if rel == float("inf") else f" ({rel:+.1%})" if rel < 10 else " (x" + f"{rel:.0f})"
+            lines.append(f"    {'/'.join(key)} {col}: {a} -> {b}{pct}")
+    return lines
+
+
+def _num(text: str):
+    try:
+        return float(text) if text not in ("", None) else None
+    except ValueError:
+        return None
+
+
+# --- running an import ----------------------------------------------------------------------
+
+def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Path | None = None,
+        file_url: str | None = None) -> int:
+    """Import one release file. Prints what would change; writes only with `write`. Returns an exit code."""
+    module = publishers()[publisher]
+    base = data_dir or paths.data_dir()
+    committed, meta = snapshot_meta(publisher, base)
+    path = Path(path) if path else committed
+    if not path.is_file():
+        raise LayoutError(str(path), "file not found")
+    tidy = module.read(path, meta)
+    target = base / f"{tidy.dataset}.csv"
+    new_bytes = tidy.csv_bytes()
+    same_file = path.resolve() == committed.resolve() or sha256(path) == meta["sha256"]
+    for line in changes(target, tidy, module.VALUE_COLUMNS):
+        out(line)
+    if tidy.source_id != meta["source_id"]:
+        out(f"  new release: {tidy.release!r} (was {meta['release']!r}); rows will cite {tidy.source_id}")
+    unchanged = target.exists() and target.read_bytes() == new_bytes
+    if unchanged and same_file:
+        out(f"  {target.name} is up to date (byte for byte)")
+        return 0
+    if not write:
+        out("  nothing written; run again with --write to update the dataset"
+            + ("" if same_file else ", the snapshot under data/raw/ and its metadata"))
+        return 0
+    if not same_file:
+        _replace_snapshot(publisher, path, committed, meta, tidy, base, file_url)
+    _atomic_write(target, new_bytes)
+    out(f"  wrote {target.relative_to(base.parent) if target.is_relative_to(base.parent) else target}")
+    return 0
+
+
+def _replace_snapshot(publisher, path: Path, committed: Path, meta: dict, tidy: Tidy, base: Path, file_url) -> None:
+    """Copy the new release file in, write its metadata, and add its source row if it is new."""
+    folder = raw_dir(base) / publisher
+    new_meta = dict(meta)
+    new_meta.update(tidy.meta)
+    new_meta.update({"file": path.name, "sha256": sha256(path), "retrieved": date.today().isoformat(),
+                     "source_id": tidy.source_id, "release": tidy.release,
+                     "file_url": file_url or "",
+                     "retrieved_how": "Imported with `natoua import` from a local copy of the publisher's file; "
+                                      "record where it was downloaded from (file_url)."})
+    if path.resolve() != (folder / path.name).resolve():
+        shutil.copyfile(path, folder / (path.name + ".tmp"))
+        os.replace(folder / (path.name + ".tmp"), folder / path.name)
+    if committed.name != path.name:
+        committed.unlink(missing_ok=True)
+        (folder / (committed.name + META_SUFFIX)).unlink(missing_ok=True)
+    _atomic_write(folder / (path.name + META_SUFFIX),
+                  (json.dumps({k: new_meta.get(k) for k in META_FIELDS}, indent=2, ensure_ascii=False) + "\n").encode())
+    add_source(new_meta, base)
+
+
+def add_source(meta: dict, base: Path) -> None:
+    """Append the release's row to sources.csv unless its id is already there."""
+    sources = base / "sources.csv"
+    with open(sources, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        if any(r["source_id"] == meta["source_id"] for r in reader):
+            return
+    published = meta.get("published") or ""
+    precision = {10: "day", 7: "month", 4: "year"}.get(len(published), "")
+    published = {7: published + "-01", 4: published + "-01-01"}.get(len(published), published)
+    row = {"source_id": meta["source_id"], "publisher": meta["publisher"], "title": meta["title"],
+           "edition": meta["release"], "url": meta.get("landing_url") or "", "published": published,
+           "published_precision": precision, "accessed": meta["retrieved"], "licence": "",
+           "via": "", "read_as": "official-file",
+           "notes": f"Publisher's release file kept as a raw snapshot: data/raw/{meta['importer'].rsplit('.', 1)[-1]}/"
+                    f"{meta['file']} (sha256 {meta['sha256'][:12]}...); terms: {meta.get('terms_of_use', '')}"}
+    buf = io.StringIO()
+    csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="ignore").writerow(row)
+    text = sources.read_text(encoding="utf-8")
+    _atomic_write(sources, (text + ("" if text.endswith("\n") else "\n") + buf.getvalue()).encode("utf-8"))
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, target)
+
+
+# --- validation: the snapshots are what their metadata say ----------------------------------------
+
+def snapshot_problems(data_dir: Path) -> list[tuple[str, str | None, str]]:
+    """(file, field, message) for every raw snapshot whose metadata is incomplete or whose hash differs."""
+    found = []
+    root = raw_dir(data_dir)
+    if not root.is_dir():
+        return found
+    for meta_path in sorted(root.glob("*/*" + META_SUFFIX)):
+        rel = str(meta_path.relative_to(data_dir.parent))
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            found.append((rel, None, f"not valid JSON: {exc}"))
+            continue
+        missing = [k for k in META_FIELDS if k not in meta]
+        if missing:
+            found.append((rel, missing[0], f"metadata field is missing ({', '.join(missing)})"))
+            continue
+        snap = meta_path.parent / str(meta["file"])
+        if Path(str(meta["file"])).name != meta["file"] or not snap.is_file():
+            found.append((rel, "file", f"snapshot {meta['file']!r} is missing beside its metadata"))
+        elif sha256(snap) != meta["sha256"]:
+            found.append((rel, "sha256", f"{meta['file']} does not match its recorded sha256 "
+                                         f"(file {sha256(snap)[:12]}..., recorded {str(meta['sha256'])[:12]}...): "
+                                         "a raw snapshot is never edited; import a new release instead"))
+    return found
