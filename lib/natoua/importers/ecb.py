@@ -46,11 +46,11 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
     header = next(reader, None)
     if not header or header[0].strip() != "Date":
         raise LayoutError(name, f"expected the header to start with 'Date', found {header[:1] if header else 'nothing'}",
-                          CSV_NAME, 1, "A")
+                          None, 1, "Date")
     index = {h.strip(): i for i, h in enumerate(header)}
     for cur in CURRENCIES:
         if cur not in index:
-            raise LayoutError(name, f"currency column {cur!r} is missing from the header", CSV_NAME, 1, cur)
+            raise LayoutError(name, f"currency column {cur!r} is missing from the header", None, 1, cur)
     series: dict[str, list[tuple[date, str]]] = {c: [] for c in CURRENCIES}
     last_date = None
     for line, row in enumerate(reader, start=2):
@@ -59,7 +59,7 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
         try:
             day = date.fromisoformat(row[0].strip())
         except ValueError:
-            raise LayoutError(name, f"{row[0]!r} is not a date (YYYY-MM-DD)", CSV_NAME, line, "Date") from None
+            raise LayoutError(name, f"{row[0]!r} is not a date (YYYY-MM-DD)", None, line, "Date") from None
         last_date = max(last_date or day, day)
         for cur in CURRENCIES:
             cell = row[index[cur]].strip() if index[cur] < len(row) else ""
@@ -69,10 +69,10 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
                 if float(cell) <= 0:
                     raise ValueError
             except ValueError:
-                raise LayoutError(name, f"{cell!r} is not a positive rate", CSV_NAME, line, cur) from None
+                raise LayoutError(name, f"{cell!r} is not a positive rate", None, line, cur) from None
             series[cur].append((day, cell))
     if last_date is None:
-        raise LayoutError(name, "no rates in the file", CSV_NAME, 2, "Date")
+        raise LayoutError(name, "no rates in the file", None, 2, "Date")
 
     source_id = f"ecb-eurofxref-{last_date.isoformat()}"
     rows = []

@@ -20,6 +20,7 @@ available per cell in read-only mode, measured on the 2025 release).
 from __future__ import annotations
 
 import re
+import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
     name = Path(path).name
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise LayoutError(name, f"not an .xlsx workbook SIPRI publishes ({type(exc).__name__}: {exc})") from None
     try:
         constant_sheet = next((s for s in wb.sheetnames if CONSTANT.match(s)), None)

@@ -1,0 +1,179 @@
+"""Currency conversion at the ECB's euro reference rates (the `exchange_rates` dataset).
+
+Rules (stated wherever a converted amount appears):
+- a dated amount (a pledge signed on a day) at the ECB reference rate of that day;
+- a year's flows at that year's average reference rate; for a year not complete on the cut-off,
+  the average of its daily rates up to the cut-off;
+- a cumulative total at the reference rate on the cut-off.
+A rate is never taken from after the cut-off: a day without a fixing (weekend, TARGET holiday) uses
+the last rate before it. Rates are units of currency per euro (the ECB's convention).
+
+    money = fx.Money(as_of, currency)          # the edition's currency: EUR (identity) or USD
+    money.total(349.9)    -> '$378.5 bn'       # cumulative EUR bn at the cut-off rate
+    money.note()          -> 'Converted from euros at the ECB reference rate of 31 March 2026 ($1.0816 per euro).'
+    fx.convert(2.5, "GBP", "EUR", "2024-01-12", as_of) -> (2.92.., [Rate GBP 2024-01-12])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from . import fmt
+
+EURO = "EUR"
+RULE_DATED = "each amount at the ECB euro reference rate of its date"
+RULE_FLOW = ("each year's flows at that year's average ECB euro reference rate (for a year not complete on the "
+             "cut-off, the average of its daily rates up to the cut-off)")
+RULE_STOCK = "cumulative totals at the ECB euro reference rate on the cut-off"
+
+
+class RateError(LookupError):
+    """No ECB rate for the currency on or before the date (or none in the data at all)."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    currency: str
+    value: float  # units of `currency` per euro
+    start: date  # the fixing's date, or the first day averaged
+    end: date  # the fixing's date, or the last day averaged
+    days: int  # daily rates behind the value
+
+    @property
+    def is_average(self) -> bool:
+        return self.days > 1
+
+    def text(self) -> str:
+        """'ECB reference rate of 31 March 2026 (€1 = $1.0816)' or '2024 average ECB reference rate (€1 = $1.0824)'."""
+        per = f"€1 = {_unit(self.currency)}{self.value:.5g}"
+        if not self.is_average:
+            return f"ECB reference rate of {fmt.day(self.end)} ({per})"
+        if self.start.month == 1 and self.start.day <= 7 and self.end.month == 12 and self.end.day >= 24:
+            return f"{self.start.year} average ECB reference rate ({per})"
+        return (f"average ECB reference rate {fmt.day(self.start)}–{fmt.day(self.end)} "
+                f"({self.days} daily rates; {per})")
+
+
+def _unit(currency: str) -> str:
+    symbol = fmt.CURRENCY_SYMBOL.get(currency)
+    return symbol if symbol else f"{currency} "
+
+
+def _table(as_of):
+    from . import data
+
+    return data.load("exchange_rates", as_of)
+
+
+def _series(as_of_key: str | None, currency: str, kind: str):
+    frame = _table(as_of_key)
+    frame = frame[(frame["currency"] == currency) & (frame["kind"] == kind)].sort_values("date")
+    return frame
+
+
+def daily(currency: str, on, as_of) -> Rate:
+    """The ECB reference rate of `on`, or of the last business day before it; never after `as_of`."""
+    import pandas as pd
+
+    if currency == EURO:
+        day = pd.Timestamp(on).date()
+        return Rate(EURO, 1.0, day, day, 1)
+    when = min(pd.Timestamp(on), pd.Timestamp(as_of))
+    rows = _series(_key(as_of), currency, "daily")
+    rows = rows[rows["date"] <= when]
+    if rows.empty:
+        raise RateError(f"no ECB reference rate for {currency} on or before {when.date()} in exchange_rates")
+    last = rows.iloc[-1]
+    day = last["date"].date()
+    return Rate(currency, float(last["rate"]), day, day, 1)
+
+
+def annual(currency: str, year: int, as_of) -> Rate:
+    """A year's average rate: the complete year's if known on `as_of`, else the average of its daily rates to `as_of`."""
+    import pandas as pd
+
+    if currency == EURO:
+        return Rate(EURO, 1.0, date(year, 1, 1), date(year, 12, 31), 1)
+    avg = _series(_key(as_of), currency, "annual_average")
+    avg = avg[avg["year"] == year]
+    if not avg.empty:
+        row = avg.iloc[-1]
+        return Rate(currency, float(row["rate"]), date(year, 1, 1), row["date"].date(), int(row["days"]))
+    rows = _series(_key(as_of), currency, "daily")
+    rows = rows[(rows["year"] == year) & (rows["date"] <= pd.Timestamp(as_of))]
+    if rows.empty:
+        raise RateError(f"no ECB reference rates for {currency} in {year} up to {pd.Timestamp(as_of).date()}")
+    if len(rows) == 1:
+        day = rows["date"].iloc[0].date()
+        return Rate(currency, float(rows["rate"].iloc[0]), day, day, 1)
+    return Rate(currency, round(float(rows["rate"].mean()), 6), rows["date"].iloc[0].date(),
+                rows["date"].iloc[-1].date(), int(len(rows)))
+
+
+def convert(amount: float, src: str, dst: str, on, as_of) -> tuple[float, list[Rate]]:
+    """`amount` in `src` as `dst` at the ECB rates of `on` (via the euro); returns the value and the rates used."""
+    if src == dst:
+        return float(amount), []
+    r_src, r_dst = daily(src, on, as_of), daily(dst, on, as_of)
+    used = [r for r in (r_src, r_dst) if r.currency != EURO]
+    return float(amount) / r_src.value * r_dst.value, used
+
+
+def from_eur(amount_eur: float, rate: Rate) -> float:
+    return float(amount_eur) * rate.value
+
+
+def flows_from_eur(by_year: dict[int, float], currency: str, as_of) -> tuple[float, list[Rate]]:
+    """Yearly EUR flows summed in `currency`, each year at its average rate (the flow rule)."""
+    total, used = 0.0, []
+    for year, eur in sorted(by_year.items()):
+        rate = annual(currency, int(year), as_of)
+        total += from_eur(eur, rate)
+        if rate.currency != EURO:
+            used.append(rate)
+    return total, used
+
+
+def _key(as_of) -> str | None:
+    import pandas as pd
+
+    return None if as_of is None else str(pd.Timestamp(as_of).date())
+
+
+class Money:
+    """The edition's money formatter: EUR amounts shown in the edition's currency, at a stated ECB rate."""
+
+    def __init__(self, as_of, currency: str = EURO):
+        import pandas as pd
+
+        self.as_of = pd.Timestamp(as_of)
+        self.currency = (currency or EURO).upper()
+        self.rate = daily(self.currency, self.as_of, self.as_of)  # cumulative totals: the cut-off rate
+
+    @property
+    def converted(self) -> bool:
+        return self.currency != EURO
+
+    def value(self, eur_bn: float) -> float:
+        return from_eur(eur_bn, self.rate)
+
+    def total(self, eur_bn: float, decimals: int = 1) -> str:
+        """A cumulative EUR amount (bn) in the edition's currency at the cut-off rate."""
+        return fmt.money_bn(self.value(eur_bn), self.currency, decimals)
+
+    def flow(self, eur_bn: float, year: int, decimals: int = 1) -> str:
+        """One year's EUR flow (bn) in the edition's currency at that year's average rate."""
+        return fmt.money_bn(from_eur(eur_bn, annual(self.currency, int(year), self.as_of)), self.currency, decimals)
+
+    def unit(self) -> str:
+        """The ledger unit: 'EUR bn' or 'USD bn at the ECB reference rate of 31 March 2026 (€1 = $1.0816)'."""
+        return "EUR bn" if not self.converted else f"{self.currency} bn at the {self.rate.text()}"
+
+    def note(self, flows: bool = False) -> str:
+        """A sentence for captions: how EUR amounts were converted (empty in the EUR edition)."""
+        if not self.converted:
+            return ""
+        if flows:
+            return (f"Converted from euros with {RULE_FLOW}; cumulative totals at the {self.rate.text()}.")
+        return f"Converted from euros at the {self.rate.text()} ({RULE_STOCK})."
