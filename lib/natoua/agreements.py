@@ -147,3 +147,27 @@ def pledges(as_of) -> pd.DataFrame:
     frame["pledge_text"] = [pledge_text(a, c, p) for a, c, p in
                             zip(frame["pledge_amount"], frame["pledge_currency"], frame["pledge_period"])]
     return frame.reset_index(drop=True)
+
+
+def pledges_in(currency: str, as_of) -> pd.DataFrame:
+    """Stated pledges converted into `currency` (bn) at the ECB reference rate of each signing date.
+
+    Adds `converted` (bn), `converted_text`, `rate_text` (the rates used, '' when no conversion) and
+    `rate_source_id`. A rate is never taken from after `as_of` (fx.daily).
+    """
+    from . import fx
+
+    frame = pledges(as_of)
+    values, texts, rate_texts, rate_sources = [], [], [], []
+    ecb = data.load("exchange_rates", as_of)["source_id"]
+    for amount, cur, day in zip(frame["pledge_amount"], frame["pledge_currency"], frame["signed_date"]):
+        value, used = fx.convert(float(amount) / 1e9, str(cur), currency, day, as_of)
+        values.append(value)
+        texts.append(fx.amount_text(value, currency))
+        rate_texts.append(fx.rates_text(used))
+        rate_sources.append(ecb.iloc[-1] if used else "")
+    frame["converted"] = values
+    frame["converted_text"] = texts
+    frame["rate_text"] = rate_texts
+    frame["rate_source_id"] = rate_sources
+    return frame

@@ -166,6 +166,41 @@ class Money:
         """One year's EUR flow (bn) in the edition's currency at that year's average rate."""
         return fmt.money_bn(from_eur(eur_bn, annual(self.currency, int(year), self.as_of)), self.currency, decimals)
 
+    def flows(self, frame, until=None):
+        """A frame indexed by year (EUR amounts) in the edition's currency, each year at its average rate.
+
+        `until` caps the averaging window of an incomplete year (e.g. the end of the period a release covers);
+        the cut-off always caps it."""
+        import pandas as pd
+
+        if not self.converted:
+            return frame
+        cap = min(self.as_of, pd.Timestamp(until)) if until is not None else self.as_of
+        rates = [annual(self.currency, int(y), cap).value for y in frame.index]
+        return frame.mul(rates, axis=0)
+
+    def flow_rates(self, years, until=None) -> str:
+        """'2022: €1 = $1.0531; 2023: ...' for a caption or ledger entry."""
+        import pandas as pd
+
+        if not self.converted:
+            return ""
+        cap = min(self.as_of, pd.Timestamp(until)) if until is not None else self.as_of
+        parts = []
+        for y in years:
+            r = annual(self.currency, int(y), cap)
+            span = "" if not r.is_average or r.text().startswith(f"{y} average") else \
+                f" (average {fmt.day(r.start)}–{fmt.day(r.end)})"
+            parts.append(f"{y}: €1 = {_unit(self.currency)}{r.value:.5g}{span}")
+        return "; ".join(parts)
+
+    def fmt(self, value_bn: float, decimals: int = 1) -> str:
+        """An amount already in the edition's currency."""
+        return fmt.money_bn(value_bn, self.currency, decimals)
+
+    def flow_unit(self) -> str:
+        return "EUR bn" if not self.converted else f"{self.currency} bn, each year at its average ECB reference rate"
+
     def unit(self) -> str:
         """The ledger unit: 'EUR bn' or 'USD bn at the ECB reference rate of 31 March 2026 (€1 = $1.0816)'."""
         return "EUR bn" if not self.converted else f"{self.currency} bn at the {self.rate.text()}"
@@ -177,3 +212,23 @@ class Money:
         if flows:
             return (f"Converted from euros with {RULE_FLOW}; cumulative totals at the {self.rate.text()}.")
         return f"Converted from euros at the {self.rate.text()} ({RULE_STOCK})."
+
+
+def rates_text(used: list[Rate]) -> str:
+    """Daily rates of one date in one phrase: 'ECB reference rates of 12 January 2024 (€1 = £0.8595 = $1.0942)'."""
+    if not used:
+        return ""
+    days = sorted({r.end for r in used})
+    parts = []
+    for day in days:
+        same = [r for r in used if r.end == day]
+        per = " = ".join(f"{_unit(r.currency)}{r.value:.5g}" for r in same)
+        parts.append(f"{fmt.day(day)} (€1 = {per})")
+    return ("ECB reference rate" + ("s" if len(used) > 1 else "") + " of " + "; ".join(parts))
+
+
+def amount_text(value_bn: float, currency: str) -> str:
+    """A converted amount at a sensible precision: '$7.65 bn', '€112 m'."""
+    if abs(value_bn) >= 1:
+        return fmt.money(value_bn, currency, "bn", 2)
+    return fmt.money(value_bn * 1000, currency, "m", 0)
