@@ -73,7 +73,7 @@ def key_figures(items) -> None:
 
 
 def references(entries) -> None:
-    """A reference list: entries are dicts with publisher, title, edition, date, url, via (all plain text)."""
+    """A reference list: entries are dicts with publisher, title, edition, date, url, read, via (all plain text)."""
     e = html.escape
     items = []
     for ref in entries:
@@ -85,6 +85,8 @@ def references(entries) -> None:
         text = ", ".join(parts) + "."
         if ref.get("url"):
             text += f' <span class="ref-url">{e(ref["url"])}</span>'
+        if ref.get("read"):  # how the figures were actually read (sources.read_as)
+            text += f' <span class="ref-read">Read: {e(ref["read"])}.</span>'
         if ref.get("via"):
             text += f' <span class="ref-via">Via: {e(ref["via"])}</span>'
         items.append(f"<li>{text}</li>")
