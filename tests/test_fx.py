@@ -83,3 +83,15 @@ def test_yearly_flows_are_converted_at_each_year_s_average():
 def test_year_ranges():
     assert fmt.year_ranges([2016, 2014, 2015, 2020]) == "2014–2016 and 2020"
     assert fmt.year_ranges([2022]) == "2022"
+
+
+def test_flow_unit_states_the_rates_of_the_years_converted():
+    import pandas as pd
+
+    money = fx.Money("2026-03-31", "USD")
+    frame = money.flows(pd.DataFrame({"x": [1.0, 2.0]}, index=[2023, 2024]))
+    a23, a24 = _ecb("USD", "annual_average")["2023-12-29"], _ecb("USD", "annual_average")["2024-12-31"]
+    assert list(frame["x"]) == pytest.approx([a23, 2 * a24])
+    assert money.flow_unit() == (f"USD bn, each year at its average ECB reference rate "
+                                 f"(2023: €1 = ${a23:.5g}; 2024: €1 = ${a24:.5g})")
+    assert fx.Money("2026-03-31", "EUR").flow_unit() == "EUR bn"

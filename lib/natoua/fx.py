@@ -150,6 +150,8 @@ class Money:
         self.as_of = pd.Timestamp(as_of)
         self.currency = (currency or EURO).upper()
         self.rate = daily(self.currency, self.as_of, self.as_of)  # cumulative totals: the cut-off rate
+        self._flow_years: list[int] = []
+        self._flow_until = None
 
     @property
     def converted(self) -> bool:
@@ -177,6 +179,8 @@ class Money:
             return frame
         cap = min(self.as_of, pd.Timestamp(until)) if until is not None else self.as_of
         rates = [annual(self.currency, int(y), cap).value for y in frame.index]
+        self._flow_years = sorted(set(self._flow_years) | {int(y) for y in frame.index})
+        self._flow_until = until  # flow_unit() states the rates of the years converted
         return frame.mul(rates, axis=0)
 
     def flow_rates(self, years, until=None) -> str:
@@ -199,7 +203,11 @@ class Money:
         return fmt.money_bn(value_bn, self.currency, decimals)
 
     def flow_unit(self) -> str:
-        return "EUR bn" if not self.converted else f"{self.currency} bn, each year at its average ECB reference rate"
+        """The ledger unit of a converted yearly flow, with the rates of the years converted so far."""
+        if not self.converted:
+            return "EUR bn"
+        rates = self.flow_rates(self._flow_years, self._flow_until) if self._flow_years else ""
+        return f"{self.currency} bn, each year at its average ECB reference rate" + (f" ({rates})" if rates else "")
 
     def unit(self) -> str:
         """The ledger unit: 'EUR bn' or 'USD bn at the ECB reference rate of 31 March 2026 (€1 = $1.0816)'."""
