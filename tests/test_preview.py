@@ -249,3 +249,20 @@ def test_the_watcher_sees_content_changes_not_touches_or_outputs(tmp_path):
     nb.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     (datadir / ".~lock.a.csv#").write_text("editor lock")  # hidden files are ignored
     assert w.changed() == [nb]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--host", "0.0.0.0"], "--host '0.0.0.0' is not this machine"),
+    (["--port", "70000"], "--port 70000 must be between"),
+    (["--sections", "99"], "--sections: no section 99"),
+    (["-p", "12.nope=1"], "section 12 has no parameter 'nope'"),
+    (["--as-of", "2026-13-01"], "--as-of '2026-13-01' is not a date"),
+])
+def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "preview", "--out", str(tmp_path), *args],
+                          capture_output=True, text=True, timeout=120, cwd=paths.ROOT)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"error: {proc.stderr.strip()[7:]}"] and message in proc.stderr

@@ -518,7 +518,10 @@ class Handler(BaseHTTPRequestHandler):
         engine, last = self.server.engine, self.server.engine.last
         e = html.escape
         bits = []
-        if last is not None:
+        if last is not None and last.problems:
+            when = time.strftime("%H:%M:%S", time.localtime(last.finished))
+            bits.append(f"<strong>data invalid</strong> (checked {when}); showing the last good build")
+        elif last is not None:
             when = time.strftime("%H:%M:%S", time.localtime(last.finished))
             ran = ", ".join(last.executed) or "none (all cached)"
             bits.append(f"built {when} in {last.seconds:.1f} s; re-executed: {e(ran)}")
@@ -585,11 +588,18 @@ def serve(options: build.Options, host: str = "127.0.0.1", port: int = DEFAULT_P
           allow_remote: bool = False) -> int:
     """Serve the preview until interrupted (Ctrl-C)."""
     build.check_as_of(options.as_of)
-    build.plan(options.sections)  # checks --sections
+    for section in build.plan(options.sections):  # checks --sections and -p before anything starts
+        build.section_parameters(section, options)
     engine = Engine(options)
     server = make_server(engine, host, port, allow_remote)
     url = f"http://{'localhost' if is_loopback(server.server_address[0]) else host}:{server.server_address[1]}/"
     engine.start_workers()  # fork before any thread
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `kill` stops it as cleanly as Ctrl-C
     watcher = Watcher([engine.notebooks, paths.data_dir()])
     try:
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()

@@ -215,8 +215,9 @@ def _frictionless_cached(descriptor: dict, resources: list[dict], base: Path, ca
     errors are never cached (the whole package is validated again until they are gone).
     """
     import hashlib
+    from importlib.metadata import version
 
-    from frictionless import __version__ as frictionless_version
+    frictionless_version = version("frictionless")  # without importing it: nothing may need re-reading
 
     by_name = {r["name"]: r for r in resources}
     file_digest = {r["name"]: hashlib.sha256((base / r["path"]).read_bytes()).hexdigest() for r in resources}
