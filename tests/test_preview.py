@@ -266,3 +266,26 @@ def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):
                           capture_output=True, text=True, timeout=120, cwd=paths.ROOT)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: {proc.stderr.strip()[7:]}"] and message in proc.stderr
+
+
+def test_a_failed_section_whose_title_names_a_claim_still_shows_its_own_error(tmp_path):
+    from natoua import assemble
+    from natoua.preview import _error_part_for
+
+    engine = Engine(build.Options(as_of="2026-03-31", out=tmp_path))
+    part = _error_part_for(assemble.Part("02", "{{ acc_first_summit }} to {{ acc_last_summit }}: the timeline"),
+                           {"cell": 3, "ename": "ValueError", "evalue": "boom"})
+    page, failed = engine._render([part])
+    assert "Section 02 failed" in page and "ValueError" in page and "boom" in page
+    assert "{{ acc_first_summit }} to {{ acc_last_summit }}: the timeline" in page  # unresolved, but visible
+
+
+def test_a_preview_that_breaks_keeps_serving_and_says_why(tmp_path, monkeypatch):
+    engine = Engine(build.Options(as_of="2026-03-31", out=tmp_path))
+
+    def broken():
+        raise RuntimeError("exporter exploded")
+
+    monkeypatch.setattr(engine, "_refresh", broken)
+    r = engine.refresh()
+    assert not r.ok and r.error == "RuntimeError: exporter exploded" and engine.version == 1 and not engine.busy

@@ -58,6 +58,7 @@ class Refresh:
     seconds: float = 0.0
     finished: float = 0.0  # time.time() when done
     phases: dict = field(default_factory=dict)  # seconds: validate, sections, html
+    error: str = ""  # the preview itself failed (shown in the bar; the last page stays)
 
 
 class Engine:
@@ -112,6 +113,12 @@ class Engine:
         self.busy = True
         try:
             result = self._refresh()
+        except Exception as exc:  # keep serving: say what broke, keep the last page
+            log.exception("preview refresh failed")
+            if isinstance(exc, build.BuildError):  # the workers died: start new ones next time
+                self.close()
+            self.version += 1
+            result = Refresh(self.version, False, error=f"{type(exc).__name__}: {build._first_line(str(exc))}")
         finally:
             self.busy = False
         result.seconds = time.perf_counter() - started
@@ -231,7 +238,8 @@ class Engine:
             parts = [_error_part_for(p, {"ename": "EditionError", "evalue": str(exc)}) for p in parts]
             failed = [p.section for p in parts]
         for i, part in enumerate(parts):
-            if part.nb is None:
+            if part.nb is None or part.nb.metadata.get("preview_error"):
+                part.title = claims.PLACEHOLDER.sub(lambda m: ledger.get(m.group(1), {}).get("text", m.group(0)), part.title)
                 continue
             try:
                 part.title = claims.substitute(part.title, ledger, f"section {part.section} title", plain=True)
@@ -295,6 +303,7 @@ def _error_part_for(part: assemble.Part, error: dict) -> assemble.Part:
     import nbformat
 
     nb = nbformat.v4.new_notebook()
+    nb.metadata["preview_error"] = True
     nb.cells = [assemble._raw(error_html(part.section, error))]
     return assemble.Part(section=part.section, title=part.title, nb=nb)
 
@@ -539,7 +548,9 @@ class Handler(BaseHTTPRequestHandler):
         engine, last = self.server.engine, self.server.engine.last
         e = html.escape
         bits = []
-        if last is not None and last.problems:
+        if last is not None and last.error:
+            bits.append(f"<strong>preview error</strong>: {e(last.error)} (showing the last page; see the console)")
+        elif last is not None and last.problems:
             when = time.strftime("%H:%M:%S", time.localtime(last.finished))
             bits.append(f"<strong>data invalid</strong> (checked {when}); showing the last good build")
         elif last is not None:
@@ -550,7 +561,9 @@ class Handler(BaseHTTPRequestHandler):
                 bits.append(f"<strong>failed: {e(', '.join(last.failed))}</strong>")
         bits.append('<a href="/report.pdf" style="color:#fff">PDF</a>')
         problems = ""
-        if last is not None and last.problems:
+        if last is not None and last.error:
+            bits.append(f"<strong>preview error</strong>: {e(last.error)} (showing the last page; see the console)")
+        elif last is not None and last.problems:
             items = "".join(f"<li><code>{e(p)}</code></li>" for p in last.problems[:200])
             more = f"<li>… and {len(last.problems) - 200} more</li>" if len(last.problems) > 200 else ""
             problems = (
@@ -644,6 +657,9 @@ def serve(options: build.Options, host: str = "127.0.0.1", port: int = DEFAULT_P
 
 
 def _report(r: Refresh, pdf_maker) -> None:
+    if r.error:
+        print(f"  preview error: {r.error}", flush=True)
+        return
     if r.problems:
         print(f"  data invalid: {len(r.problems)} problem(s); first: {r.problems[0]}", flush=True)
         return
