@@ -96,6 +96,9 @@ def test_captions_in_lab_show_no_bare_label_and_a_space_before_the_source(monkey
     assert text == "Allies at 2% (Iceland not included). Source: NATO."
     assert "<caption>Summits</caption>" in lab_table
 
+    monkeypatch.setenv("NATOUA_RUN_LOG", "/tmp/reads.jsonl")  # a build started from a notebook: export as usual
+    assert '<span class="figure-number">Figure</span>' in figure() and labview.install() is False
+
 
 def test_make_lab_adds_allow_root_only_for_root():
     proc = subprocess.run(["make", "-n", "lab"], cwd=paths.ROOT, capture_output=True, text=True, check=True)

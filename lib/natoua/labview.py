@@ -23,8 +23,12 @@ _before: dict[str, int] = {}  # claims before the running cell (name -> identity
 
 
 def in_lab() -> bool:
-    """True in a kernel a Jupyter server started for a notebook (not in the build's kernels)."""
-    return bool(os.environ.get("JPY_SESSION_NAME"))
+    """True in a kernel a Jupyter server started for a notebook. Never in the build's kernels, even when
+    the build was started from a notebook (`!natoua build` passes JPY_SESSION_NAME on): those record
+    their reads in NATOUA_RUN_LOG."""
+    from .data import RUN_LOG_ENV
+
+    return bool(os.environ.get("JPY_SESSION_NAME")) and not os.environ.get(RUN_LOG_ENV)
 
 
 def install(ip=None) -> bool:

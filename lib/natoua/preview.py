@@ -572,7 +572,7 @@ class Handler(BaseHTTPRequestHandler):
                 f"</strong> ({len(last.problems)} problem(s)); the report below is the last good build.</p>"
                 f'<ul style="margin:0.3rem 0">{items}{more}</ul></div>')
         return (
-            '<div id="natoua-preview-bar" style="position:sticky;top:0;z-index:10;background:#1A1A1A;color:#fff;'
+            '<div id="natoua-preview-bar" role="region" aria-label="Preview status" style="position:sticky;top:0;z-index:10;background:#1A1A1A;color:#fff;'
             'font:0.8rem DejaVu Sans,sans-serif;padding:0.3rem 0.8rem">Preview (not published) · '
             f'{" · ".join(bits)} <span id="natoua-preview-state"></span></div>{problems}'
         )
