@@ -11,11 +11,12 @@ JOBS  ?=
 OUT   ?=
 ARGS  ?=
 ALLIES ?=
+PORT  ?=
 
 BUILD_FLAGS := $(if $(AS_OF),--as-of $(AS_OF)) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(OUT)) $(ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help report briefs validate data test bench lab strip clean
+.PHONY: help report briefs validate data test bench lab preview strip clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,8 +48,13 @@ test: $(STAMP) ## Run the test suite
 bench: $(STAMP) ## Time naive vs cached builds and the briefs (writes a table for the README)
 	$(BIN)/python benchmarks/bench.py $(ARGS)
 
-lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
-	$(BIN)/jupyter lab notebooks/
+# Jupyter refuses to run as root unless told; only then is --allow-root added.
+lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel (prints the URL to open)
+	@echo "JupyterLab: open the http://localhost:.../lab?token=... URL printed below (Ctrl-C twice to stop)"
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
+
+preview: $(STAMP) ## Live HTML preview on http://localhost:8765/ that follows edits (PORT=8766, ARGS=--pdf)
+	$(BIN)/natoua preview $(if $(AS_OF),--as-of $(AS_OF)) $(if $(PORT),--port $(PORT)) $(if $(OUT),--out $(OUT)) $(ARGS)
 
 strip: $(STAMP) ## Remove outputs and execution counts from the notebooks (do this before committing)
 	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/*.ipynb

@@ -20,6 +20,7 @@ Modules, one concern each:
   build     plan and run the section notebooks, assemble, export, publish
   cache     keys and storage for executed sections
   export    nbconvert exporters: self-contained HTML and WeasyPrint PDF
+  preview   the live preview server (`natoua preview`); labview: prose with its values in JupyterLab
   cli       the `natoua` command
 """
 

@@ -152,7 +152,7 @@ def validate_data(reports: Path) -> list:
     marker = reports / ".cache" / "validation" / f"{digest}.ok"
     if marker.exists():
         return []
-    problems = validate_package()
+    problems = validate_package(cache_dir=reports / ".cache" / "validation" / "resources")  # re-reads what changed
     if not problems:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text("valid\n")

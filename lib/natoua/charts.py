@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from . import mimes  # noqa: E402
 from .data import source_text  # noqa: E402
+from .labview import in_lab  # noqa: E402
 
 MIME = mimes.FIGURE
 
@@ -94,7 +95,7 @@ class Figure:
             f'<figure class="report-figure">'
             f'<p class="figure-title">{e(self.title)}</p>'
             f'<img src="data:image/png;base64,{b64}" alt="{e(self.alt, quote=True)}"/>'
-            f'<figcaption><span class="figure-number">Figure</span> {e(self.caption)}'
+            f"<figcaption>{_label()}{e(self.caption)}{' ' if in_lab() else ''}"
             f'<span class="source">{e(self.source)}</span></figcaption>'
             f"</figure>"
         )
@@ -102,6 +103,11 @@ class Figure:
     def _repr_mimebundle_(self, include=None, exclude=None):
         meta = {"title": self.title, "caption": self.caption, "source": self.source, "alt": self.alt}
         return {"text/html": self.html(), MIME: meta, "text/plain": f"Figure: {self.title}"}
+
+
+def _label() -> str:
+    """The caption's label, numbered at export ("Figure 7.2"); JupyterLab has no number, so it shows none."""
+    return "" if in_lab() else '<span class="figure-number">Figure</span> '
 
 
 def show(fig, *, title: str, caption: str, source, alt: str) -> None:

@@ -195,3 +195,9 @@ def _jsonable(value):
     if isinstance(value, (int, float, str, bool)) or value is None:
         return value
     return str(value)
+
+
+# In JupyterLab, the prose is shown with its values under the cells that compute them (see labview).
+from . import labview as _labview  # noqa: E402
+
+_labview.install()

@@ -68,6 +68,18 @@ def parser() -> argparse.ArgumentParser:
     im.add_argument("--write", action="store_true", help="write the dataset (and a new snapshot + metadata)")
     im.add_argument("--file-url", help="where the new file was downloaded from (recorded in its metadata)")
     im.add_argument("--data", type=Path, help="data folder (default: data/)")
+
+    pv = sub.add_parser("preview", help="live HTML preview on http://localhost:8765/ that follows edits to notebooks and data")
+    pv.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    pv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    pv.add_argument("--allow-remote", action="store_true", help="accept connections from other machines (not advised)")
+    pv.add_argument("--as-of", default=DEFAULT_AS_OF)
+    pv.add_argument("--sections", type=_sections, help="comma-separated section numbers (default: all)")
+    pv.add_argument("--jobs", type=int, default=0)
+    pv.add_argument("--currency", default="EUR")
+    pv.add_argument("-p", "--param", dest="params", type=_param, action="append", default=[], metavar="SECTION.NAME=VALUE")
+    pv.add_argument("--pdf", action="store_true", help="also render the PDF (in the background) after each change")
+    pv.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder; the preview lives in its .preview/")
     return p
 
 
@@ -82,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             return _build(args)
+        if args.command == "preview":
+            return _preview(args)
         if args.command == "briefs":
             from .briefs import run_briefs
 
@@ -133,6 +147,20 @@ def _build(args) -> int:
                       currency=args.currency.upper(), params=params, force=args.force, keep_going=args.keep_going,
                       wait=args.wait, quiet=args.quiet)
     return build(options)
+
+
+def _preview(args) -> int:
+    from .build import Options
+    from .execute import quiet_imports
+    from .preview import serve
+
+    quiet_imports()
+    params: dict = {}
+    for section, name, value in args.params:
+        params.setdefault(section, {})[name] = value
+    options = Options(as_of=args.as_of, sections=args.sections, jobs=args.jobs, out=args.out,
+                      currency=args.currency.upper(), params=params)
+    return serve(options, host=args.host, port=args.port, pdf=args.pdf, allow_remote=args.allow_remote)
 
 
 if __name__ == "__main__":

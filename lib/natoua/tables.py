@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import mimes
 from .data import source_text
+from .labview import in_lab
 
 MIME = mimes.TABLE
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -87,7 +88,7 @@ class Table:
         keep += " compact" if self.compact else ""
         return (
             f'<div class="report-table{keep}">'
-            f'<table><caption><span class="table-number">Table</span> {e(self.caption)}</caption>'
+            f"<table><caption>{_label()}{e(self.caption)}</caption>"
             f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f'<p class="source">{e(self.source)}'
             f' <a class="download" download="{e(self.download)}.csv" '
@@ -114,6 +115,11 @@ class Table:
     def _repr_mimebundle_(self, include=None, exclude=None):
         meta = {"caption": self.caption, "source": self.source, "rows": len(self.frame)}
         return {"text/html": self.html(), MIME: meta, "text/plain": f"Table: {self.caption}"}
+
+
+def _label() -> str:
+    """The caption's label, numbered at export ("Table 11.1"); JupyterLab has no number, so it shows none."""
+    return "" if in_lab() else '<span class="table-number">Table</span> '
 
 
 def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = None,

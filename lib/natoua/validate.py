@@ -34,8 +34,12 @@ class Problem:
         return f"{self.file}:{row}:{self.column or '-'}: {self.message}"
 
 
-def validate_package(data_dir: Path | None = None) -> list[Problem]:
-    """Every problem in the data package; an empty list means it is valid."""
+def validate_package(data_dir: Path | None = None, cache_dir: Path | None = None) -> list[Problem]:
+    """Every problem in the data package; an empty list means it is valid.
+
+    With `cache_dir`, Frictionless results are remembered per resource (see `_frictionless_cached`), so
+    after an edit only the changed resources and those whose foreign keys touch them are re-read.
+    """
     base = (data_dir or paths.data_dir()).resolve()
     descriptor_path = base / "datapackage.json"
     dp_name = _rel(descriptor_path, base)
@@ -67,7 +71,8 @@ def validate_package(data_dir: Path | None = None) -> list[Problem]:
             texts[res["name"]] = rows
 
     valid = [r for r in readable if r["name"] in texts]
-    problems += _frictionless_problems(descriptor, valid, base)
+    problems += (_frictionless_cached(descriptor, valid, base, cache_dir) if cache_dir
+                 else _frictionless_problems(descriptor, valid, base))
     for res in valid:
         problems += _text_rules(res, texts[res["name"]], base)
         problems += _precision_rules(res, texts[res["name"]], base)
@@ -151,7 +156,8 @@ def _check_file(res: dict, base: Path) -> tuple[list[Problem], list[list[str]]]:
 
 # --- Frictionless ----------------------------------------------------------------------
 
-def _frictionless_problems(descriptor: dict, resources: list[dict], base: Path) -> list[Problem]:
+def _frictionless_problems(descriptor: dict, resources: list[dict], base: Path,
+                           only: set[str] | None = None) -> list[Problem]:
     from frictionless import Package, system
 
     if not resources:
@@ -169,7 +175,7 @@ def _frictionless_problems(descriptor: dict, resources: list[dict], base: Path) 
     with system.use_context(trusted=False):
         try:
             package = Package({"name": descriptor.get("name", "package"), "resources": clean}, basepath=str(base))
-            report = package.validate()
+            report = package.validate() if only is None else _validate_some(package, only)
         except Exception as exc:  # a descriptor Frictionless cannot even read
             return [Problem(_rel(base / "datapackage.json", base), None, None, f"invalid descriptor: {exc}")]
     by_name = {r["name"]: r for r in resources}
@@ -181,6 +187,92 @@ def _frictionless_problems(descriptor: dict, resources: list[dict], base: Path) 
     for err in report.errors:
         problems.append(Problem(_rel(base / "datapackage.json", base), None, None, err.message))
     return problems
+
+
+def _validate_some(package, only: set[str]):
+    """What `Package.validate()` does (metadata, then each resource in turn), for some resources only;
+    the others are in the package only as foreign-key lookup tables."""
+    from frictionless import Report
+    from frictionless.exception import FrictionlessException
+
+    try:
+        package.to_descriptor(validate=True)
+    except FrictionlessException as exception:
+        return Report.from_validation(errors=exception.to_errors())
+    return Report.from_validation_reports(
+        time=0, reports=[res.validate() for res in package.resources if res.name in only])
+
+
+# --- incremental Frictionless: a cache per resource ---------------------------------------
+
+VALIDATION_CACHE_FORMAT = 1
+
+
+def _frictionless_cached(descriptor: dict, resources: list[dict], base: Path, cache_dir: Path) -> list[Problem]:
+    """`_frictionless_problems`, re-reading only what changed.
+
+    A resource's Frictionless result depends on its descriptor and bytes and on the tables its foreign
+    keys look up; that is its key. Results (problems included) are stored under cache_dir by key, so an
+    edit to one CSV re-validates it plus the resources whose foreign keys point at it. Package-level
+    errors are never cached (the whole package is validated again until they are gone).
+    """
+    import hashlib
+    from importlib.metadata import version
+
+    frictionless_version = version("frictionless")  # without importing it: nothing may need re-reading
+
+    by_name = {r["name"]: r for r in resources}
+    file_digest = {r["name"]: hashlib.sha256((base / r["path"]).read_bytes()).hexdigest() for r in resources}
+
+    def targets(res):
+        fks = res.get("schema", {}).get("foreignKeys", [])
+        refs = {fk.get("reference", {}).get("resource", res["name"]) or res["name"] for fk in fks if isinstance(fk, dict)}
+        return sorted(t for t in refs if t in by_name and t != res["name"])
+
+    def own(name):
+        return json.dumps([by_name[name], file_digest[name]], sort_keys=True)
+
+    rules = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # how errors are translated
+    keys = {}
+    for res in resources:
+        payload = json.dumps([VALIDATION_CACHE_FORMAT, frictionless_version, rules, base.name, own(res["name"]),
+                              sorted(by_name), [own(t) for t in targets(res)]], sort_keys=True)
+        keys[res["name"]] = hashlib.sha256(payload.encode()).hexdigest()
+
+    problems: list[Problem] = []
+    todo = set()
+    for name, key in keys.items():
+        stored = _read_cached(cache_dir / f"{key}.json")
+        if stored is None:
+            todo.add(name)
+        else:
+            problems += stored
+    if not todo:
+        return problems
+    needed = todo | {t for n in todo for t in targets(by_name[n])}
+    fresh = _frictionless_problems(descriptor, [r for r in resources if r["name"] in needed], base, only=todo)
+    files = {name: _rel(base / by_name[name]["path"], base) for name in todo}
+    if all(p.file in files.values() for p in fresh):  # no package-level error: remember each resource's result
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for name in todo:
+            mine = [p for p in fresh if p.file == files[name]]
+            _write_cached(cache_dir / f"{keys[name]}.json", mine)
+    return problems + fresh
+
+
+def _read_cached(path: Path) -> list[Problem] | None:
+    try:
+        return [Problem(*p) for p in json.loads(path.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        return None  # missing or damaged: validate again
+
+
+def _write_cached(path: Path, problems: list[Problem]) -> None:
+    import os
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps([[p.file, p.row, p.column, p.message] for p in problems]), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 _FRICTIONLESS_KEYS = {"name", "path", "format", "mediatype", "encoding", "schema", "dialect", "title", "description"}

@@ -1,0 +1,671 @@
+"""Live preview of the report while editing: `natoua preview` (`make preview`).
+
+    natoua preview [--port 8765] [--as-of 2026-03-31] [--sections 02,07] [--pdf]
+
+A local web server (127.0.0.1 only; nothing it serves writes to the project) shows the HTML edition,
+built into a private folder (`reports/.preview/`, never `reports/latest` or a published edition). A
+watcher polls `notebooks/` and `data/` (mtime and size, then a content hash, so a save that changes
+nothing rebuilds nothing); on a change the engine re-executes only the affected sections, exactly as the
+build's cache decides (a section's key covers its notebook and parameters; its entry records the datasets
+it read), and the open page reloads itself.
+
+A section that fails shows its error in place (section, cell, exception, the rows that contradict a
+failed check) while the rest of the report stays visible; invalid data shows the validator's
+`file:row:column` messages at the top of the page. The PDF is rendered on request (`--pdf`, or the link in
+the page) in a background process, so it never delays the HTML.
+
+The files written stay exactly what the build exports (no scripts); the small reload script and the
+status bar are added only to the page as it is served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import ipaddress
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from . import assemble, build, cache, claims, paths
+
+log = logging.getLogger("natoua.preview")
+
+DEFAULT_PORT = 8765
+POLL_SECONDS = 0.25  # watcher poll interval
+SETTLE_SECONDS = 0.15  # a change is acted on once files have stopped changing for this long
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+# --- the engine: one refresh = validate, execute what changed, assemble, export HTML --------------
+
+@dataclass
+class Refresh:
+    """What one refresh did (the tests and the status bar read it)."""
+
+    version: int
+    ok: bool
+    executed: list[str] = field(default_factory=list)  # sections re-executed
+    failed: list[str] = field(default_factory=list)  # sections showing an error
+    problems: list[str] = field(default_factory=list)  # data validation problems (file:row:column: message)
+    seconds: float = 0.0
+    finished: float = 0.0  # time.time() when done
+    phases: dict = field(default_factory=dict)  # seconds: validate, sections, html
+    error: str = ""  # the preview itself failed (shown in the bar; the last page stays)
+
+
+class Engine:
+    """Builds the preview page; keeps its worker processes (and their warm kernels) between refreshes."""
+
+    def __init__(self, options: build.Options, notebooks: Path | None = None):
+        self.options = options
+        self.out = Path(options.out).resolve()
+        self.folder = self.out / ".preview"
+        self.notebooks = Path(notebooks or paths.NOTEBOOKS)
+        self.cache = cache.SectionCache(self.out / ".cache" / "sections")
+        self.pool: build.Pool | None = None
+        self.failures: dict[str, tuple[str, dict, dict]] = {}  # section -> (key, reads, error), until fixed
+        self.last: Refresh | None = None
+        self.version = 0
+        self.busy = False
+        self._exporter = None
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def page(self) -> Path:
+        return self.folder / "index.html"
+
+    @property
+    def pdf(self) -> Path:
+        return self.folder / "report.pdf"
+
+    def start_workers(self) -> None:
+        """Fork the worker processes now, before any thread starts (forking a threaded process is unsafe)."""
+        if self.pool is None:
+            import signal
+
+            # Ctrl-C is for this process: workers and kernels ignore it and are stopped by close().
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self.pool = build.Pool(max(1, min(self.options.jobs or os.cpu_count() or 1, len(self._notebooks()))))
+            finally:
+                signal.signal(signal.SIGINT, previous)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+    def _notebooks(self) -> list[Path]:
+        found = sorted(self.notebooks.glob("[0-9][0-9]_*.ipynb")) + sorted(self.notebooks.glob("A[0-9]_*.ipynb"))
+        chosen = self.options.sections
+        return [p for p in found if not chosen or p.name.split("_", 1)[0] in chosen]
+
+    def refresh(self) -> Refresh:
+        started = time.perf_counter()
+        self.busy = True
+        try:
+            result = self._refresh()
+        except Exception as exc:  # keep serving: say what broke, keep the last page
+            log.exception("preview refresh failed")
+            if isinstance(exc, build.BuildError):  # the workers died: start new ones next time
+                self.close()
+            self.version += 1
+            result = Refresh(self.version, False, error=f"{type(exc).__name__}: {build._first_line(str(exc))}")
+        finally:
+            self.busy = False
+        result.seconds = time.perf_counter() - started
+        result.finished = time.time()
+        self.last = result
+        return result
+
+    def _refresh(self) -> Refresh:
+        phases = {}
+        t0 = time.perf_counter()
+        problems = [str(p) for p in build.validate_data(self.out)]
+        phases["validate"] = time.perf_counter() - t0
+        if problems:  # the last good page stays; the bar lists every problem
+            self.version += 1
+            return Refresh(self.version, False, problems=problems, phases=phases)
+
+        parts, executed, failed = [], [], []
+        planned, broken = [], {}
+        for nb_path in self._notebooks():
+            sid = nb_path.name.split("_", 1)[0]
+            try:
+                nb = json.loads(nb_path.read_text(encoding="utf-8"))
+                section = build.Section(sid, nb_path, build._title(nb), build.declared_parameters(nb))
+                params = build.section_parameters(section, self.options)
+                key = cache.section_key(nb_path, params)
+            except Exception as exc:  # half-saved or broken notebook file, bad parameters cell
+                broken[sid] = (build.Section(sid, nb_path, nb_path.stem, {}),
+                               {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)})
+                planned.append((sid, None, None, None))
+                continue
+            planned.append((sid, section, params, key))
+
+        from .execute import Job
+
+        jobs, entries = [], {}
+        run_dir = self.folder / "runs"
+        for sid, section, params, key in planned:
+            if section is None:
+                continue
+            entry = self.cache.lookup(sid, key)
+            if entry is not None:
+                entries[sid] = entry
+            elif self._known_failure(sid, key) is None:
+                jobs.append(Job(sid, section.notebook, params, run_dir / f"{section.name}.ipynb"))
+        results = {}
+        t0 = time.perf_counter()
+        if jobs:
+            self.start_workers()
+            for r in self.pool.run(jobs, lambda r: None):
+                results[r.section] = r
+        for sid, section, params, key in planned:
+            r = results.get(sid)
+            if r is None:
+                continue
+            executed.append(sid)
+            if r.ok:
+                self.cache.store(sid, key, r.output.read_bytes(), r.reads, r.seconds)
+                entries[sid] = self.cache.lookup(sid, key)
+                self.failures.pop(sid, None)
+            else:
+                error = dict(r.error or {})
+                error["source"] = _failed_cell_source(r.output, error.get("cell_index"))
+                self.failures[sid] = (key, r.reads, error)
+
+        phases["sections"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        import nbformat
+
+        from . import changes
+
+        for sid, section, params, key in planned:
+            if section is None:
+                sec, error = broken[sid]
+                parts.append(_error_part(sec, error))
+                failed.append(sid)
+                continue
+            entry = entries.get(sid)
+            if entry is None:
+                parts.append(_error_part(section, self.failures.get(sid, (None, None, {"ename": "Error", "evalue": "no result"}))[2]))
+                failed.append(sid)
+                continue
+            part = assemble.Part(section=sid, title=section.title, nb=nbformat.read(str(entry.notebook), as_version=4))
+            part.freshness, part.stale = changes.freshness(sorted(entry.reads), self.options.as_of,
+                                                           self.options.stale_months)
+            parts.append(part)
+
+        page, prose_failed = self._render(parts)
+        failed += prose_failed
+        _atomic_write(self.page, page.encode("utf-8"))
+        phases["html"] = time.perf_counter() - t0
+        self.version += 1
+        return Refresh(self.version, not failed, executed=sorted(executed), failed=sorted(set(failed)), phases=phases)
+
+    def _known_failure(self, sid: str, key: str):
+        """A section that failed with this key and unchanged data fails again: not worth re-running."""
+        known = self.failures.get(sid)
+        if known is None or known[0] != key:
+            return None
+        from . import data
+
+        try:
+            if any(data.dataset_digest(name) != digest for name, digest in known[1].items()):
+                return None
+        except data.DataError:
+            return None
+        return known
+
+    def _render(self, parts: list[assemble.Part]) -> tuple[str, list[str]]:
+        from .edition import EditionError, collect_ledger, file_stem
+        from .export import ReportHTMLExporter
+
+        failed = []
+        try:
+            ledger = collect_ledger(parts)
+        except EditionError as exc:
+            ledger = {}
+            parts = [_error_part_for(p, {"ename": "EditionError", "evalue": str(exc)}) for p in parts]
+            failed = [p.section for p in parts]
+        for i, part in enumerate(parts):
+            if part.nb is None or part.nb.metadata.get("preview_error"):
+                part.title = claims.PLACEHOLDER.sub(lambda m: ledger.get(m.group(1), {}).get("text", m.group(0)), part.title)
+                continue
+            try:
+                part.title = claims.substitute(part.title, ledger, f"section {part.section} title", plain=True)
+                for index, cell in enumerate(part.nb.cells):
+                    if cell.cell_type == "markdown":
+                        claims.substitute(cell.source, ledger, f"section {part.section}, cell {index}")
+            except claims.ClaimError as exc:  # prose naming a claim nobody made: this section only
+                parts[i] = _error_part_for(part, {"ename": "ClaimError", "evalue": str(exc), "cell_index": None})
+                failed.append(part.section)
+        ed = assemble.Edition(as_of=self.options.as_of, params=self.options.common_parameters(), parts=parts,
+                              ledger=ledger)
+        report = assemble.assemble(ed)
+        if self._exporter is None:
+            self._exporter = _preview_exporter(ReportHTMLExporter)()
+        page, _ = self._exporter.from_notebook_node(report, resources={"metadata": {"name": file_stem(self.options.as_of)}})
+        return page, failed
+
+
+def _preview_exporter(base):
+    """The report's HTML exporter minus two costs that change nothing in a page we assembled ourselves
+    (about half of its time, measured): nbformat validation after each of its dozen preprocessors, and
+    nbconvert's BeautifulSoup pass (it adds alt text to images lacking it, which ours never do, and
+    tabindex to JupyterLab classes the report template does not use), which re-serialises the page."""
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class PreviewHTMLExporter(base):
+        def _validate_preprocessor(self, nbc, preprocessor):
+            pass
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return PreviewHTMLExporter
+
+
+def _failed_cell_source(executed: Path, cell_index) -> str:
+    """The source of the cell that raised: the one with an error output in the notebook Papermill left
+    behind (its index shifts by the error-marker cell Papermill adds at the top)."""
+    try:
+        nb = json.loads(Path(executed).read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                src = cell.get("source", "")
+                return "".join(src) if isinstance(src, list) else src
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return ""
+
+
+def _error_part(section: build.Section, error: dict) -> assemble.Part:
+    part = assemble.Part(section=section.section, title=section.title)
+    return _error_part_for(part, error)
+
+
+def _error_part_for(part: assemble.Part, error: dict) -> assemble.Part:
+    """A part whose only content is the error box (the rest of the report is unaffected)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["preview_error"] = True
+    nb.cells = [assemble._raw(error_html(part.section, error))]
+    return assemble.Part(section=part.section, title=part.title, nb=nb)
+
+
+def error_html(section: str, error: dict) -> str:
+    e = html.escape
+    cell = error.get("cell")
+    where = f"cell [{cell}]" if cell is not None else "before any cell ran"
+    evalue = _strip_ansi(str(error.get("evalue") or "")).strip()
+    head, _, rest = evalue.partition("\n")
+    source = error.get("source") or ""
+    trace = error.get("trace") or ""
+    return (
+        '<div class="preview-error" role="alert" style="border:2px solid #D55E00;background:#FFF4EE;'
+        'padding:0.6rem 0.9rem;margin:0.8rem 0;font-family:DejaVu Sans,sans-serif">'
+        f'<p style="margin:0 0 0.4rem"><strong>Section {e(section)} failed</strong> in {e(where)}: '
+        f"<code>{e(str(error.get('ename') or 'Error'))}</code>: {e(head)}</p>"
+        + (f'<pre style="white-space:pre-wrap;font-size:0.8rem;margin:0.3rem 0">{e(rest.strip())}</pre>' if rest.strip() else "")
+        + (f'<p style="margin:0.4rem 0 0.1rem;font-size:0.8rem">The cell:</p>'
+           f'<pre style="white-space:pre-wrap;font-size:0.8rem;background:#fff;padding:0.3rem;margin:0">{e(source)}</pre>'
+           if source else "")
+        + (f'<pre style="white-space:pre-wrap;font-size:0.75rem">{e(_strip_ansi(trace))}</pre>' if trace else "")
+        + '<p style="margin:0.4rem 0 0;font-size:0.8rem">Fix the notebook and save it: this page rebuilds by itself.</p>'
+        "</div>"
+    )
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _atomic_write(path: Path, payload: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)
+
+
+# --- the PDF, in the background ------------------------------------------------------------------
+
+def _render_pdf(html_path: str, pdf_path: str) -> None:
+    from .export import html_to_pdf
+
+    pdf = html_to_pdf(Path(html_path).read_text(encoding="utf-8"))
+    _atomic_write(Path(pdf_path), pdf)
+
+
+class PdfMaker:
+    """Renders the current page to PDF in a separate process; one at a time, the newest version wins."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.version = 0  # version of the page the PDF on disk was made from
+        self.running: int | None = None  # version being rendered
+        self.error = ""
+        self._lock = threading.Lock()
+
+    def request(self) -> None:
+        with self._lock:
+            wanted = self.engine.version
+            if self.running is not None or self.version == wanted or not self.engine.page.exists():
+                return
+            self.running = wanted
+        threading.Thread(target=self._run, args=(wanted,), daemon=True).start()
+
+    def _run(self, wanted: int) -> None:
+        import multiprocessing as mp
+
+        snapshot = self.engine.folder / f"pdf-source-{wanted}.html"
+        snapshot.write_bytes(self.engine.page.read_bytes())
+        proc = mp.get_context("spawn").Process(target=_render_pdf, args=(str(snapshot), str(self.engine.pdf)), daemon=True)
+        proc.start()
+        proc.join()
+        snapshot.unlink(missing_ok=True)
+        with self._lock:
+            self.running = None
+            if proc.exitcode == 0:
+                self.version, self.error = wanted, ""
+            else:
+                self.error = f"PDF rendering failed (exit code {proc.exitcode})"
+
+    @property
+    def ready(self) -> bool:
+        return self.version == self.engine.version and self.engine.pdf.exists()
+
+
+# --- watching notebooks/ and data/ ---------------------------------------------------------------
+
+class Watcher:
+    """Polls the watched folders; `changed()` is true once a file's content (not just its mtime) changed."""
+
+    def __init__(self, folders: list[Path]):
+        self.folders = folders
+        self.stats = self._stat()
+        self.digests = {p: _content_digest(p) for p in self.stats}
+
+    def _stat(self) -> dict[Path, tuple[int, int]]:
+        found = {}
+        for folder in self.folders:
+            for p in folder.rglob("*"):
+                rel = p.relative_to(folder).parts
+                if any(part.startswith(".") for part in rel) or not p.is_file():
+                    continue  # editor swap files, .ipynb_checkpoints
+                try:
+                    st = p.stat()
+                except OSError:
+                    continue
+                found[p] = (st.st_mtime_ns, st.st_size)
+        return found
+
+    def changed(self) -> list[Path]:
+        """Files whose content changed since the last call (added and removed files count)."""
+        stats = self._stat()
+        if stats == self.stats:
+            return []
+        time.sleep(SETTLE_SECONDS)  # let an editor finish writing
+        stats = self._stat()
+        touched = [p for p in stats.keys() | self.stats.keys() if stats.get(p) != self.stats.get(p)]
+        self.stats = stats
+        out = []
+        for p in touched:
+            digest = _content_digest(p) if p in stats else None
+            if digest != self.digests.get(p):
+                out.append(p)
+            if digest is None:
+                self.digests.pop(p, None)
+            else:
+                self.digests[p] = digest
+        return sorted(out)
+
+
+def _content_digest(path: Path) -> str | None:
+    """What matters in a file: a notebook's cells without outputs (Lab saving outputs rebuilds nothing)."""
+    try:
+        if path.suffix == ".ipynb":
+            return cache.notebook_digest(path)
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (OSError, ValueError):
+        return hashlib.sha256(str(time.time()).encode()).hexdigest()  # unreadable mid-save: try again
+
+
+# --- the server ------------------------------------------------------------------------------------
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class PreviewServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_remote = False
+    engine: Engine
+    pdf: PdfMaker
+
+    def verify_request(self, request, client_address) -> bool:
+        """Refuse connections from anywhere but this machine (unless --allow-remote)."""
+        return self.allow_remote or is_loopback(client_address[0])
+
+
+RELOAD_SCRIPT = """<script>
+(function () {
+  var seen = %(version)d, bar = document.getElementById("natoua-preview-state");
+  function poll() {
+    fetch("/version", {cache: "no-store"}).then(function (r) { return r.json(); }).then(function (s) {
+      if (s.version !== seen%(pdf_check)s) { location.reload(); return; }
+      if (bar) { bar.textContent = s.busy ? "rebuilding\\u2026" : ""; }
+      setTimeout(poll, 400);
+    }).catch(function () { if (bar) { bar.textContent = "preview server stopped"; } setTimeout(poll, 2000); });
+  }
+  setTimeout(poll, 400);
+})();
+</script>"""
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: PreviewServer
+    server_version = "natoua-preview"
+    sys_version = ""
+
+    def log_message(self, format, *args):  # noqa: A002 (quiet console; requests are not news)
+        log.debug("%s " + format, self.client_address[0], *args)
+
+    def _host_ok(self) -> bool:
+        """Refuse requests addressed to another host name (a DNS-rebinding page in the browser)."""
+        if self.server.allow_remote:
+            return True
+        host = (self.headers.get("Host") or "").strip()
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+        return name in LOCAL_HOSTS
+
+    def _send(self, status: int, body: bytes, ctype: str, head_only: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Security-Policy",
+                         "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+                         "connect-src 'self'; frame-ancestors 'none'")
+        self.end_headers()
+        if not head_only:
+            self.wfile.write(body)
+
+    def do_HEAD(self):
+        self.do_GET(head_only=True)
+
+    def do_GET(self, head_only: bool = False):
+        if not self._host_ok():
+            return self._send(HTTPStatus.FORBIDDEN, b"forbidden: the preview answers only on localhost\n",
+                              "text/plain; charset=utf-8", head_only)
+        path = self.path.split("?", 1)[0]
+        engine, pdf = self.server.engine, self.server.pdf
+        if path == "/version":
+            state = {"version": engine.version, "busy": engine.busy, "pdf_ready": pdf.ready,
+                     "pdf_running": pdf.running is not None}
+            return self._send(200, json.dumps(state).encode(), "application/json", head_only)
+        if path == "/status":
+            last = engine.last
+            state = {"version": engine.version, "busy": engine.busy,
+                     "last": last.__dict__ if last else None, "pdf_ready": pdf.ready, "pdf_error": pdf.error}
+            return self._send(200, json.dumps(state).encode(), "application/json", head_only)
+        if path == "/":
+            return self._send(200, self._page().encode("utf-8"), "text/html; charset=utf-8", head_only)
+        if path == "/report.pdf":
+            if pdf.ready:
+                return self._send(200, engine.pdf.read_bytes(), "application/pdf", head_only)
+            if not head_only:
+                pdf.request()  # renders into the private preview folder, in the background
+            return self._send(200, self._pdf_wait_page().encode("utf-8"), "text/html; charset=utf-8", head_only)
+        return self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", head_only)
+
+    def _refuse(self):
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"the preview is read-only\n", "text/plain; charset=utf-8")
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = _refuse
+
+    def _bar(self) -> str:
+        engine, last = self.server.engine, self.server.engine.last
+        e = html.escape
+        bits = []
+        if last is not None and last.error:
+            bits.append(f"<strong>preview error</strong>: {e(last.error)} (showing the last page; see the console)")
+        elif last is not None and last.problems:
+            when = time.strftime("%H:%M:%S", time.localtime(last.finished))
+            bits.append(f"<strong>data invalid</strong> (checked {when}); showing the last good build")
+        elif last is not None:
+            when = time.strftime("%H:%M:%S", time.localtime(last.finished))
+            ran = ", ".join(last.executed) or "none (all cached)"
+            bits.append(f"built {when} in {last.seconds:.1f} s; re-executed: {e(ran)}")
+            if last.failed:
+                bits.append(f"<strong>failed: {e(', '.join(last.failed))}</strong>")
+        bits.append('<a href="/report.pdf" style="color:#fff">PDF</a>')
+        problems = ""
+        if last is not None and last.error:
+            bits.append(f"<strong>preview error</strong>: {e(last.error)} (showing the last page; see the console)")
+        elif last is not None and last.problems:
+            items = "".join(f"<li><code>{e(p)}</code></li>" for p in last.problems[:200])
+            more = f"<li>… and {len(last.problems) - 200} more</li>" if len(last.problems) > 200 else ""
+            problems = (
+                '<div role="alert" style="background:#FFF4EE;border:2px solid #D55E00;padding:0.5rem 0.9rem;'
+                'font:0.85rem DejaVu Sans,sans-serif;color:#1A1A1A"><p style="margin:0"><strong>The data are invalid'
+                f"</strong> ({len(last.problems)} problem(s)); the report below is the last good build.</p>"
+                f'<ul style="margin:0.3rem 0">{items}{more}</ul></div>')
+        return (
+            '<div id="natoua-preview-bar" role="region" aria-label="Preview status" style="position:sticky;top:0;z-index:10;background:#1A1A1A;color:#fff;'
+            'font:0.8rem DejaVu Sans,sans-serif;padding:0.3rem 0.8rem">Preview (not published) · '
+            f'{" · ".join(bits)} <span id="natoua-preview-state"></span></div>{problems}'
+        )
+
+    def _page(self) -> str:
+        engine = self.server.engine
+        try:
+            body = engine.page.read_text(encoding="utf-8")
+        except OSError:
+            body = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Preview</title></head><body>" \
+                   "<p>Building the first preview…</p></body></html>"
+        script = RELOAD_SCRIPT % {"version": engine.version, "pdf_check": ""}
+        body = body.replace("<body>", "<body>" + self._bar(), 1)
+        return body.replace("</body>", script + "</body>", 1)
+
+    def _pdf_wait_page(self) -> str:
+        pdf = self.server.pdf
+        note = html.escape(pdf.error) if pdf.error else "Rendering the PDF in the background; this page opens it when it is ready."
+        script = RELOAD_SCRIPT % {"version": self.server.engine.version, "pdf_check": " || s.pdf_ready"}
+        return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>PDF preview</title></head>"
+                f"<body><p id=\"natoua-preview-state\"></p><p>{note}</p>{script}</body></html>")
+
+
+def make_server(engine: Engine, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                allow_remote: bool = False) -> PreviewServer:
+    if not 0 <= port <= 65535:
+        raise build.BuildError(f"--port {port} must be between 1 and 65535", build.EXIT_BAD_INPUT)
+    if engine.options.currency not in build.CURRENCIES:
+        raise build.BuildError(f"--currency must be one of {', '.join(build.CURRENCIES)}", build.EXIT_BAD_INPUT)
+    if not allow_remote and not (host in LOCAL_HOSTS or is_loopback(host)):
+        raise build.BuildError(f"--host {host!r} is not this machine; the preview serves 127.0.0.1 only "
+                               "(add --allow-remote to serve other machines)", build.EXIT_BAD_INPUT)
+    try:
+        server = PreviewServer((host, port), Handler)
+    except OSError as exc:
+        raise build.BuildError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port",
+                               build.EXIT_BAD_INPUT) from None
+    server.allow_remote = allow_remote
+    server.engine = engine
+    server.pdf = PdfMaker(engine)
+    return server
+
+
+# --- the command -----------------------------------------------------------------------------------
+
+def serve(options: build.Options, host: str = "127.0.0.1", port: int = DEFAULT_PORT, pdf: bool = False,
+          allow_remote: bool = False) -> int:
+    """Serve the preview until interrupted (Ctrl-C)."""
+    build.check_as_of(options.as_of)
+    for section in build.plan(options.sections):  # checks --sections and -p before anything starts
+        build.section_parameters(section, options)
+    engine = Engine(options)
+    server = make_server(engine, host, port, allow_remote)
+    url = f"http://{'localhost' if is_loopback(server.server_address[0]) else host}:{server.server_address[1]}/"
+    engine.start_workers()  # fork before any thread
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `kill` stops it as cleanly as Ctrl-C
+    watcher = Watcher([engine.notebooks, paths.data_dir()])
+    try:
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+        print(f"preview: {url}  (building; the page reloads itself after each change; Ctrl-C to stop)", flush=True)
+        _report(engine.refresh(), pdf and server.pdf)
+        while True:
+            changed = watcher.changed()
+            if changed:
+                names = ", ".join(str(p.relative_to(paths.ROOT)) if p.is_relative_to(paths.ROOT) else str(p)
+                                  for p in changed[:4])
+                print(f"changed: {names}{' …' if len(changed) > 4 else ''}", flush=True)
+                _report(engine.refresh(), pdf and server.pdf)
+            time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        print("preview stopped", flush=True)
+        return 0
+    finally:
+        server.shutdown()
+        server.server_close()
+        engine.close()
+
+
+def _report(r: Refresh, pdf_maker) -> None:
+    if r.error:
+        print(f"  preview error: {r.error}", flush=True)
+        return
+    if r.problems:
+        print(f"  data invalid: {len(r.problems)} problem(s); first: {r.problems[0]}", flush=True)
+        return
+    ran = ", ".join(r.executed) or "nothing (cached)"
+    failed = f"; FAILED: {', '.join(r.failed)}" if r.failed else ""
+    phases = ", ".join(f"{k} {v:.1f}" for k, v in r.phases.items())
+    print(f"  refreshed in {r.seconds:.1f} s ({phases}; re-executed {ran}){failed}", flush=True)
+    if pdf_maker:
+        pdf_maker.request()
