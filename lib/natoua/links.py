@@ -6,7 +6,7 @@ the data dictionary (`#ds-<dataset>`) -> the publications its rows cite (`#src-<
 publisher's own page (an http(s) link). Figure and table "Source:" lines link to the same entries.
 
 URLs, identifiers and file names are never hyphenated: they may wrap only after `/`, `.`, `_`, `-`,
-`?`, `&`, `=` or `#` (a <wbr>, which adds no character when the text is copied).
+`?`, `&`, `=` or `#`, or before a `%XX` escape (a <wbr>, which adds no character when the text is copied).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import re
 SAFE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
 URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 WRAP_AFTER = re.compile(r"([/._?&=#-]+)")
+PERCENT = re.compile(r"(?<![>%])(%[0-9A-Fa-f]{2})")
 
 
 def _id(text: str) -> str:
@@ -41,7 +42,8 @@ SOURCES_SECTION = "sec-a2"  # the Sources and methodology appendix (notebooks/A2
 def breakable(text: str) -> str:
     """Escaped text that may wrap only at safe points (after / . _ - ? & = #), never hyphenated."""
     parts = WRAP_AFTER.split(str(text))
-    return "".join(html.escape(p) + ("<wbr>" if i % 2 else "") for i, p in enumerate(parts))
+    markup = "".join(html.escape(p) + ("<wbr>" if i % 2 else "") for i, p in enumerate(parts))
+    return PERCENT.sub(r"<wbr>\1", markup)  # long percent-encoded runs may wrap before each %XX
 
 
 def is_web_url(url: str) -> bool:
