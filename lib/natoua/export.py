@@ -221,6 +221,8 @@ def _declare_pdf_ua(document, pdf) -> None:
     /Contents on links)."""
     import pydyf
 
+    if "Metadata" not in pdf.catalog:  # only variants write XMP metadata
+        return
     metadata = pdf.objects[int(pdf.catalog["Metadata"].split()[0])]
     xmp = b"".join(metadata.stream)
     declaration = (b'<rdf:Description xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/" rdf:about="" '
