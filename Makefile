@@ -16,7 +16,7 @@ PORT  ?=
 BUILD_FLAGS := $(if $(AS_OF),--as-of $(AS_OF)) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(OUT)) $(ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help report briefs validate data test bench lab preview strip clean
+.PHONY: help report briefs validate data test bench lab preview strip clean check-html
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,14 @@ preview: $(STAMP) ## Live HTML preview on http://localhost:8765/ that follows ed
 
 strip: $(STAMP) ## Remove outputs and execution counts from the notebooks (do this before committing)
 	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/*.ipynb
+
+# Optional (not part of make test or make report): needs node, npm and a Chromium (CHROMIUM=/usr/bin/chromium).
+check-html: ## axe-core (WCAG 2.1 AA) on the latest HTML in a local Chromium, 390 px scroll, links (HTML=file)
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "check-html needs node and npm (an optional check)"; exit 2; }
+	@test -d .check-html/node_modules/axe-core -a -d .check-html/node_modules/playwright-core || \
+		npm install --silent --no-save --prefix .check-html axe-core@4 playwright-core@1
+	CHECK_HTML_MODULES=.check-html/node_modules node tools/check-html.mjs \
+		$(or $(HTML),$(firstword $(wildcard reports/latest/nato-ukraine-relations-*.html)))
 
 clean: ## Remove built editions and caches (keeps the virtualenv)
 	find reports -mindepth 1 -maxdepth 1 -not -name .gitkeep -exec rm -rf {} +

@@ -44,6 +44,7 @@ def test_every_ally_gets_a_brief_with_its_name_and_figures(tmp_path):
     proc = natoua("briefs", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     briefs = tmp_path / "latest" / "briefs"
+    assert f"in {tmp_path / '2026-03-31' / 'briefs'}/ in" in proc.stdout, "the published folder, not a staging one"
     from natoua import data
 
     countries = data.load("countries").set_index("iso3")
@@ -52,8 +53,10 @@ def test_every_ally_gets_a_brief_with_its_name_and_figures(tmp_path):
     assert len(pdfs) == 32
     for pdf in pdfs:
         iso = pdf.stem
-        text = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf).pages).split())
+        reader = PdfReader(pdf)
+        text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
         name = countries.loc[iso, "name"]
+        assert reader.metadata.title.startswith(f"{name}: "), reader.metadata.title
         assert f"{name}: ally brief" in text, iso
         assert "Page 1 of" in text and "At a glance" in text
         if iso in spending:

@@ -130,3 +130,133 @@ def test_end_2024_edition_builds_every_section(tmp_path):
     assert proc.stdout.count(" ok ") == len(paths.section_notebooks())
     html = _files(tmp_path / "2024-12-31", ".html").read_text(encoding="utf-8")
     assert "Data as of</dt><dd>31 December 2024" in html
+
+
+# --- traceable and accessible (issue 9): the link graph, the PDF's structure and attachments ----------
+
+def test_link_graph_numbers_to_ledger_to_datasets_to_sources_to_publishers(edition):
+    from bs4 import BeautifulSoup
+
+    from natoua import links
+
+    soup = BeautifulSoup(_files(edition, ".html").read_text(encoding="utf-8"), "html.parser")
+    ids = {tag["id"] for tag in soup.find_all(id=True)}
+    internal = [a["href"][1:] for a in soup.find_all("a", href=True) if a["href"].startswith("#")]
+    assert not [h for h in internal if h not in ids], "every internal link has a target"
+    claims = json.loads((edition / "claims.json").read_text())
+    assert all(links.claim_anchor(name) in ids for name in claims), "every claim has a ledger row"
+    numbers = soup.select("a.claim")
+    assert len({a["href"] for a in numbers}) > 100, "numbers in the prose link to their ledger rows"
+    ledger = soup.find(id="sec-key-figures")
+    dataset_links = {a["href"][1:] for a in ledger.select("tbody a")}
+    assert dataset_links and all(h.startswith("ds-") and h in ids for h in dataset_links)
+    references = soup.select("ol.references > li")
+    assert len(references) > 50 and all(li.get("id", "").startswith("src-") for li in references)
+    urls = [a["href"] for li in references for a in li.select("a.ref-url")]
+    assert len(urls) > 30 and all(re.match(r"https?://", u) for u in urls)
+    assert not soup.select("span.ref-url"), "every source address is a link"
+    cites = [a for fig in soup.select("figure.report-figure") for a in fig.select(".source a.cite")]
+    assert len(cites) >= 15, "figure source lines link to their Sources entries"
+    for dictionary_entry in (soup.find(id=h) for h in dataset_links):
+        assert dictionary_entry.select(".source a.cite") or "data/datapackage.json" in dictionary_entry.text
+
+
+def test_pdf_links_work_and_urls_are_never_split(edition):
+    from pypdf import PdfReader
+
+    reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
+    names = set(reader.named_destinations)
+    uris, internal = set(), []
+    for page in reader.pages:
+        for annot in page.get("/Annots") or []:
+            action = annot.get_object().get("/A") or {}
+            if "/URI" in action:
+                uris.add(str(action["/URI"]))
+            elif "/D" in action or "/Dest" in annot.get_object():
+                internal.append(str(action.get("/D") or annot.get_object()["/Dest"]))
+    assert len(internal) > 300 and all(d in names for d in internal if not d.startswith("[")), \
+        "internal links (numbers, sources, contents) resolve to named destinations"
+    html = _files(edition, ".html").read_text(encoding="utf-8")
+    expected = set(re.findall(r'<a class="ref-url" href="([^"]+)"', html))
+    assert expected and {u.replace("&amp;", "&") for u in expected} <= uris
+    text = "".join("".join(p.extract_text() or "" for p in reader.pages).split())
+    assert "\u2010" not in "".join(u for u in uris if u in text) and "ht\u2010tps" not in text
+    split = [u for u in uris if "nato.int" in u and u.replace(" ", "") not in text.replace("\u2010", "")]
+    assert not split, f"URLs broken in the text: {split[:3]}"
+
+
+def test_pdf_is_tagged_archival_and_accessible(edition):
+    import pikepdf
+
+    pdf = pikepdf.open(_files(edition, ".pdf"))
+    root = pdf.Root
+    assert root.MarkInfo.Marked is True and str(root.Lang) == "en"
+    assert root.ViewerPreferences.DisplayDocTitle is True
+    xmp = root.Metadata.read_bytes().decode()
+    assert "NATO–Ukraine Relations 2026" in xmp and 'pdfaid:part="3"' in xmp and 'pdfuaid:part="1"' in xmp
+    headings, figures, tables = [], [], []
+
+    def walk(node):
+        if isinstance(node, pikepdf.Dictionary) and "/S" in node:
+            tag = str(node.S)
+            if re.fullmatch(r"/H[1-6]", tag):
+                headings.append(int(tag[2]))
+            elif tag == "/Figure":
+                figures.append(node)
+            elif tag == "/TH":
+                tables.append(node)
+        kids = node.get("/K") if isinstance(node, pikepdf.Dictionary) else None
+        if isinstance(kids, pikepdf.Array):
+            for kid in kids:
+                walk(kid)
+        elif isinstance(kids, pikepdf.Dictionary):
+            walk(kids)
+
+    walk(root.StructTreeRoot)
+    assert headings[0] == 1 and not [(a, b) for a, b in zip(headings, headings[1:]) if b > a + 1], headings
+    assert len(figures) >= 20 and all(str(f.get("/Alt", "")).strip() for f in figures)
+    assert len(tables) > 50, "table header cells are tagged"
+    assert len(pdf.open_outline().root) >= 14, "bookmarks for every section"
+
+
+def test_pdf_carries_claims_and_every_csv_it_read(edition):
+    import hashlib
+
+    import pikepdf
+
+    pdf = pikepdf.open(_files(edition, ".pdf"))
+    attached = {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
+    assert attached.pop("claims.json") == (edition / "claims.json").read_bytes()
+    manifest = json.loads((edition / "manifest.json").read_text())
+    read = {d for s in manifest["sections"] for d in s["datasets"]}
+    assert attached.pop("datapackage.json") == (paths.data_dir() / "datapackage.json").read_bytes()
+    assert len(attached) == len(read)
+    for name, content in attached.items():
+        assert hashlib.sha256(content).hexdigest() == manifest["inputs"][f"data/{name}"], name
+
+
+def test_html_is_accessible_in_what_python_can_check(edition):
+    from bs4 import BeautifulSoup
+
+    from test_publishing import assert_headings_in_order
+
+    soup = BeautifulSoup(_files(edition, ".html").read_text(encoding="utf-8"), "html.parser")
+    assert len(soup.find_all("main")) == 1 and soup.find("header") and soup.find("nav")
+    assert soup.body.find("a")["href"] == "#main"
+    body_children = [c for c in soup.body.find_all(recursive=False) if c.name]
+    assert all(c.name in ("header", "nav", "main") or "skip-link" in c.get("class", []) for c in body_children)
+    assert all(img.get("alt", "").strip() for img in soup.find_all("img"))
+    assert_headings_in_order(soup)
+    toc = {a["href"] for a in soup.select("nav.toc a")}
+    assert {f"#{s['id']}" for s in soup.select("section.report-section")} <= toc
+
+
+def test_ledger_shows_zero_as_a_number(edition):
+    html = _files(edition, ".html").read_text(encoding="utf-8")
+    row = re.search(r'<tr id="claim-ov_agreements_treaty">(.*?)</tr>', html).group(1)
+    assert '<td class="num">0 (' in row
+
+
+def test_build_log_gives_the_html_size_in_bytes(edition):
+    size = _files(edition, ".html").stat().st_size
+    assert f".html ({size} bytes)" in (edition / "build.log").read_text(encoding="utf-8")

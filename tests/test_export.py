@@ -14,7 +14,8 @@ from natoua.export import ReportHTMLExporter, ReportPDFExporter, data_only_fetch
 
 
 def external_references(html: str) -> list[str]:
-    """Every src/href (and CSS url()) that does not point inside the file."""
+    """Every src/href (and CSS url()) that a browser would fetch from outside the file. A link the reader
+    may follow (<a href="https://...">, the publishers' pages) fetches nothing and is not counted."""
     from html.parser import HTMLParser
 
     found = []
@@ -22,6 +23,8 @@ def external_references(html: str) -> list[str]:
     class Refs(HTMLParser):
         def handle_starttag(self, tag, attrs):
             for name, value in attrs:
+                if tag == "a" and name == "href" and re.match(r"https?://", value or ""):
+                    continue
                 if name in ("src", "href") and value and not value.startswith(("data:", "#")):
                     found.append(f"<{tag} {name}={value[:60]}>")
 
@@ -48,6 +51,12 @@ def section_notebook() -> nbformat.NotebookNode:
     nb.cells = [nbformat.v4.new_markdown_cell("# Defence\n\nBy 2024, {{ allies_at_2pct }} allies met the guideline."), code]
     nb.metadata["natoua"] = {"section": "07", "title": "Test"}
     return nb
+
+
+def test_external_references_count_what_a_browser_fetches_not_links_to_follow():
+    assert external_references('<a href="https://nato.int/x">NATO</a><a href="#x">x</a>') == []
+    assert external_references('<img src="https://x/y.png"><link href="https://x/s.css"><a href="javascript:x">j</a>') == [
+        "<img src=https://x/y.png>", "<link href=https://x/s.css>", "<a href=javascript:x>"]
 
 
 def test_html_is_self_contained_and_has_no_code():

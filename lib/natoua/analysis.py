@@ -98,6 +98,24 @@ def latest_spending(as_of) -> pd.DataFrame:
     return latest[cols].sort_values("pct_gdp", ascending=False).reset_index(drop=True)
 
 
+def count_basis(latest: pd.DataFrame) -> str:
+    """Which year and NATO edition each ally's figure in a count comes from, for the text next to the count:
+    '2025 for 30 allies (Annual Report 2025 and August 2025 edition); 2024 for Hungary (August 2025 edition)'.
+    Counts over different years or editions otherwise look contradictory ('31 of 31' beside '30 of the 30')."""
+    parts = []
+    for year, group in sorted(latest.groupby("year"), key=lambda kv: -kv[0]):
+        who = f"{len(group)} allies" if len(group) > 1 else str(group["name"].iloc[0])
+        parts.append(f"{int(year)} for {who} ({editions(group)})")
+    return "; ".join(parts)
+
+
+def editions(latest: pd.DataFrame) -> str:
+    """The NATO editions behind some latest figures: 'Annual Report 2025 and August 2025 edition'."""
+    from .fmt import join
+
+    return join(sorted(set(latest["edition_label"])))
+
+
 def edition_label(source_id: str) -> str:
     """A short name for a source's edition: 'August 2025 edition', 'Annual Report 2025'."""
     src = data.source(source_id)

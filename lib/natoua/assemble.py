@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 import nbformat
 
 import natoua
-from . import fmt
+from . import fmt, links
 
 
 @dataclass
@@ -64,12 +64,15 @@ def season(d: date) -> str:
             6: "Summer", 7: "Summer", 8: "Summer"}.get(d.month, "Autumn") + f" {d.year}"
 
 
-def _raw(markup: str, section: str | None = None) -> nbformat.NotebookNode:
+def _raw(markup: str, section: str | None = None, front: bool = False) -> nbformat.NotebookNode:
+    """A raw HTML cell; `front` cells (title page, contents) go before the page's <main> landmark."""
     cell = nbformat.v4.new_raw_cell(markup)
     cell.metadata["format"] = "text/html"
     cell.metadata["raw_mimetype"] = "text/html"
     if section:
         cell.metadata["natoua"] = {"section": section}
+    if front:
+        cell.metadata.setdefault("natoua", {})["front"] = True
     return cell
 
 
@@ -109,19 +112,21 @@ def contents(ed: Edition, extra: list[tuple[str, str, str]]) -> str:
         f'<li><span class="toc-no">{e(no)}</span><a href="#{e(anchor)}">{e(title)}</a></li>'
         for no, title, anchor in items
     )
-    return f'<nav class="toc" id="contents"><h2>Contents</h2><ol>{lis}</ol></nav>'
+    return f'<nav class="toc" id="contents" aria-labelledby="contents-title"><h2 id="contents-title">Contents</h2><ol>{lis}</ol></nav>'
 
 
 def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
+    """The claim ledger: one row per figure in the prose (each number there links to its row here); each
+    row links to its datasets in the data dictionary, which link to the publications their rows cite."""
     e = html.escape
     order = {p.section: i for i, p in enumerate(parts)}
     rows = sorted(ledger.values(), key=lambda c: (order.get(c.get("section"), 99), c["name"]))
     body = "".join(
-        "<tr>"
-        f"<td class=\"txt\"><code>{e(c['name'])}</code></td>"
-        f"<td class=\"{'num' if isinstance(c.get('value'), (int, float)) else 'txt'}\">{e(c['text'])}</td>"
+        f'<tr id="{e(links.claim_anchor(c["name"]), quote=True)}">'
+        f"<td class=\"txt\"><code>{links.breakable(c['name'])}</code></td>"
+        f"<td class=\"{'num' if _is_number(c.get('value')) else 'txt'}\">{_ledger_value(c)}</td>"
         f"<td class=\"txt\">{e(c['unit'])}</td>"
-        f"<td class=\"txt\">{e(', '.join(c['datasets']))}</td>"
+        f"<td class=\"txt\">{', '.join(links.internal(links.dataset_anchor(d), links.breakable(d), 'ident') for d in c['datasets'])}</td>"
         f"<td class=\"txt\">{e(_short_label(c.get('section', '')))}</td>"
         f"<td class=\"txt\">{e(c.get('check') or '')}</td>"
         "</tr>"
@@ -132,17 +137,33 @@ def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
         '<h1 class="section-title">Key figures: the claim ledger</h1>'
         "<p>Every number stated in the prose of this report is a named value computed in the section "
         "notebooks from the datasets listed. This appendix lists them all, with the section that computed "
-        "each and, where one applies, the check the data had to pass for the section to build.</p>"
+        "each and, where one applies, the check the data had to pass for the section to build. Each number in "
+        "the text links to its row here; each dataset name links to its entry in the data dictionary "
+        "(Sources and methodology), which links to the publications its rows cite.</p>"
         '<div class="report-table compact"><table><caption><span class="table-number">Table K.1</span> '
         "Claim ledger: every figure in the prose</caption>"
         '<colgroup><col style="width:27%"/><col style="width:17%"/><col style="width:11%"/><col style="width:19%"/>'
         '<col style="width:4%"/><col style="width:22%"/></colgroup>'
-        '<thead><tr><th class="txt">Name</th><th class="num">Value</th><th class="txt">Unit</th>'
-        '<th class="txt">Dataset(s)</th><th class="txt">§</th><th class="txt">Check</th></tr></thead>'
+        '<thead><tr><th class="txt" scope="col">Name</th><th class="num" scope="col">Value</th>'
+        '<th class="txt" scope="col">Unit</th><th class="txt" scope="col">Dataset(s)</th>'
+        '<th class="txt" scope="col"><abbr title="Section">§</abbr></th><th class="txt" scope="col">Check</th></tr></thead>'
         f"<tbody>{body}</tbody></table>"
-        '<p class="source">Source: the datasets named in each row; see Sources and methodology.</p></div>'
+        '<p class="source">Source: the datasets named in each row; see '
+        f'{links.internal(links.SOURCES_SECTION, "Sources and methodology")}.</p></div>'
         "</section>"
     )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _ledger_value(c: dict) -> str:
+    """The value as the prose shows it; a number the prose puts in words ("None") also shows as a number."""
+    text = html.escape(c["text"])
+    if _is_number(c.get("value")) and not re.search(r"[0-9]", c["text"]):
+        return f"{fmt.number(c['value'], 0 if isinstance(c['value'], int) else 1)} (&ldquo;{text}&rdquo; in the text)"
+    return text
 
 
 def _short_label(section: str) -> str:
@@ -178,7 +199,7 @@ def assemble(ed: Edition) -> nbformat.NotebookNode:
         extra.insert(0, ("", ed.changes_title or "What changed since the previous edition", "sec-changes"))
     if ed.degraded:
         extra.insert(0, ("", "Build status", "sec-status"))
-    cells = [_raw(title_page(ed)), _raw(contents(ed, extra))]
+    cells = [_raw(title_page(ed), front=True), _raw(contents(ed, extra), front=True)]
     for part in ed.parts:
         heading = (f'<h1 class="section-title">'
                    f'{"<span class=" + chr(34) + "secno" + chr(34) + ">" + part.label + "</span> " if part.label else ""}'

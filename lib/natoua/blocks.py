@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from . import mimes
+from . import links, mimes
 
 MIME = mimes.BLOCK
 
@@ -73,7 +73,9 @@ def key_figures(items) -> None:
 
 
 def references(entries) -> None:
-    """A reference list: entries are dicts with publisher, title, edition, date, url, read, via (all plain text)."""
+    """A reference list: entries are dicts with publisher, title, edition, date, url, read, via (all plain text) and
+    source_id (the entry's anchor, which source lines and the data dictionary link to). http(s) addresses
+    become links that wrap only at safe points."""
     e = html.escape
     items = []
     for ref in entries:
@@ -84,10 +86,11 @@ def references(entries) -> None:
             parts.append(e(ref["date"]))
         text = ", ".join(parts) + "."
         if ref.get("url"):
-            text += f' <span class="ref-url">{e(ref["url"])}</span>'
+            text += " " + links.url(ref["url"], "ref-url")
         if ref.get("read"):  # how the figures were actually read (sources.read_as)
             text += f' <span class="ref-read">Read: {e(ref["read"])}.</span>'
         if ref.get("via"):
-            text += f' <span class="ref-via">Via: {e(ref["via"])}</span>'
-        items.append(f"<li>{text}</li>")
+            text += f' <span class="ref-via">Via: {links.linkify(ref["via"])}</span>'
+        anchor = f' id="{e(links.source_anchor(ref["source_id"]), quote=True)}"' if ref.get("source_id") else ""
+        items.append(f"<li{anchor}>{text}</li>")
     _show(f'<ol class="references">{"".join(items)}</ol>', "references")

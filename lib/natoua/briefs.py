@@ -25,6 +25,11 @@ ISO3 = re.compile(r"^[A-Z]{3}$")
 TITLE = "Ally brief — NATO–Ukraine Relations 2026"
 
 
+def brief_title(ally_name: str) -> str:
+    """The brief's title (PDF window title, running header): names the ally."""
+    return f"{ally_name}: {TITLE}"
+
+
 def parse_allies(value: str, as_of: str) -> list[str]:
     """'all' or comma-separated ISO3 codes of allies on as_of; anything else is an error."""
     from .analysis import allies
@@ -81,6 +86,9 @@ def _build(codes: list[str], as_of: str, args, reports: Path, edition: Path) -> 
     scratch = reports / ".cache" / "runs" / run_id
     staging = edition / f".briefs-{run_id}"
     staging.mkdir()
+    from .analysis import allies
+
+    names = allies(as_of).set_index("iso3")["name"]
     keys, done, jobs = {}, {}, []
     for code in codes:
         params = {"ally": code, "as_of": as_of, "currency": "EUR"}
@@ -90,7 +98,7 @@ def _build(codes: list[str], as_of: str, args, reports: Path, edition: Path) -> 
         if entry and all(p.exists() for p in exports):
             done[code] = entry.notebook
             continue
-        jobs.append(Job(f"brief-{code}", notebook, params, scratch / f"{code}.ipynb", export_title=TITLE))
+        jobs.append(Job(f"brief-{code}", notebook, params, scratch / f"{code}.ipynb", export_title=brief_title(names[code])))
     failed = []
     with tqdm(total=len(codes), initial=len(done), desc="briefs", unit="ally", file=sys.stdout,
               disable=not sys.stdout.isatty()) as bar:
@@ -119,7 +127,7 @@ def _build(codes: list[str], as_of: str, args, reports: Path, edition: Path) -> 
             shutil.copyfile(nb.with_suffix(suffix), staging / f"{code}{suffix}")
     _publish_briefs(edition, staging)
     print(f"{len(codes)} briefs ({len(jobs)} built, {len(codes) - len(jobs)} cached) in "
-          f"{edition.name}/briefs/ in {time.perf_counter() - started:.1f} s")
+          f"{Path(args.out) / as_of / 'briefs'}/ in {time.perf_counter() - started:.1f} s")
     return EXIT_OK
 
 

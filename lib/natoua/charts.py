@@ -21,8 +21,7 @@ import matplotlib
 matplotlib.use("Agg")  # rendered to PNG ourselves; no GUI, no inline duplicate
 import matplotlib.pyplot as plt  # noqa: E402
 
-from . import mimes  # noqa: E402
-from .data import source_text  # noqa: E402
+from . import links, mimes  # noqa: E402
 from .labview import in_lab  # noqa: E402
 
 MIME = mimes.FIGURE
@@ -84,9 +83,11 @@ def png_bytes(fig) -> bytes:
 class Figure:
     """A rendered figure: displays as HTML in JupyterLab and in the report."""
 
-    def __init__(self, png: bytes, *, title: str, caption: str, source: str, alt: str, wide: bool = False):
+    def __init__(self, png: bytes, *, title: str, caption: str, source: str, alt: str, wide: bool = False,
+                 source_html: str | None = None):
         self.png, self.title, self.caption, self.source, self.alt = png, title, caption, source, alt
         self.wide = wide
+        self.source_html = source_html if source_html is not None else html.escape(source)  # citations as links
 
     def html(self) -> str:
         b64 = base64.b64encode(self.png).decode("ascii")
@@ -96,7 +97,7 @@ class Figure:
             f'<p class="figure-title">{e(self.title)}</p>'
             f'<img src="data:image/png;base64,{b64}" alt="{e(self.alt, quote=True)}"/>'
             f"<figcaption>{_label()}{e(self.caption)}{' ' if in_lab() else ''}"
-            f'<span class="source">{e(self.source)}</span></figcaption>'
+            f'<span class="source">{self.source_html}</span></figcaption>'
             f"</figure>"
         )
 
@@ -115,7 +116,8 @@ def show(fig, *, title: str, caption: str, source, alt: str) -> None:
     for name, text in (("title", title), ("caption", caption), ("alt", alt)):
         if not str(text).strip():
             raise ValueError(f"figure {name} is required")
-    out = Figure(png_bytes(fig), title=title, caption=caption, source=source_text(source), alt=alt)
+    text, markup = links.source_line(source)
+    out = Figure(png_bytes(fig), title=title, caption=caption, source=text, alt=alt, source_html=markup)
     from IPython.display import display
 
     display(out)

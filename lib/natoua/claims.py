@@ -140,14 +140,17 @@ def collect(nb) -> dict[str, dict]:
     return found
 
 
-def substitute(markdown: str, ledger: dict[str, dict], where: str = "", plain: bool = False) -> str:
-    """Replace {{ name }} by the claim's text (escaped for Markdown unless plain); an unknown name is an error."""
+def substitute(markdown: str, ledger: dict[str, dict], where: str = "", plain: bool = False, link=None) -> str:
+    """Replace {{ name }} by the claim's text (escaped for Markdown unless plain); an unknown name is an error.
+    `link(name, escaped_text)` may wrap each value (the export links it to its row in the claim ledger)."""
     def repl(match):
         name = match.group(1)
         if name not in ledger:
             raise ClaimError(f"{where}: the prose refers to {{{{ {name} }}}} but no claim of that name was made")
         text = ledger[name]["text"]
-        return text if plain else _escape_markdown(text)
+        if plain:
+            return text
+        return link(name, _escape_markdown(text)) if link else _escape_markdown(text)
 
     return PLACEHOLDER.sub(repl, markdown)
 

@@ -74,6 +74,7 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
         ed.changes_title = changes.title(diff, options.as_of)
         (staging / "changes.md").write_text(changes.to_markdown(diff, options.as_of), encoding="utf-8")
         log.info("compared with the %s edition (%s): %d figures moved", diff.previous_as_of, previous.name, len(diff.moved))
+    claims_json = json.dumps(ledger, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     report_nb = assemble.assemble(ed)
     exporter = ReportHTMLExporter()
     t0 = time.perf_counter()
@@ -81,17 +82,16 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
     timings["html"] = time.perf_counter() - t0
     stem = file_stem(options.as_of)
     (staging / f"{stem}.html").write_text(html, encoding="utf-8")
-    log.info("wrote %s.html (%d bytes)", stem, len(html))
+    log.info("wrote %s.html (%d bytes)", stem, len(html.encode("utf-8")))
     if options.pdf:
         t0 = time.perf_counter()
-        pdf = html_to_pdf(html)
+        pdf = html_to_pdf(html, pdf_attachments(claims_json, entries))
         timings["pdf"] = time.perf_counter() - t0
         (staging / f"{stem}.pdf").write_bytes(pdf)
         log.info("wrote %s.pdf (%d bytes)", stem, len(pdf))
     nbformat.write(report_nb, str(staging / f"{stem}.ipynb"))
 
-    (staging / "claims.json").write_text(json.dumps(ledger, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
+    (staging / "claims.json").write_text(claims_json, encoding="utf-8")
     manifest = {
         "title": "NATO–Ukraine Relations 2026",
         "as_of": options.as_of,
@@ -120,6 +120,20 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
     return 0
+
+
+def pdf_attachments(claims_json: str, entries: dict) -> list[tuple[str, bytes, str]]:
+    """What the PDF carries: claims.json, every CSV the edition's sections read, and the package descriptor
+    (names as under data/), so a reader who has only the PDF can check every number."""
+    read = sorted({name for entry in entries.values() if entry is not None for name in entry.reads})
+    files = [("claims.json", claims_json.encode("utf-8"), "Every figure in the prose: value, unit, datasets, check")]
+    base = paths.data_dir()
+    for name in read:
+        path = data.resource_path(data.resource(name))
+        files.append((str(path.relative_to(base)), path.read_bytes(), f"Dataset '{name}' as read by this edition"))
+    files.append(("datapackage.json", paths.datapackage().read_bytes(),
+                  "The data package descriptor: schemas, units, sources and coverage of every dataset"))
+    return files
 
 
 def input_digests() -> dict:

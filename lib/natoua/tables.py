@@ -16,8 +16,7 @@ import re
 
 import pandas as pd
 
-from . import mimes
-from .data import source_text
+from . import links, mimes
 from .labview import in_lab
 
 MIME = mimes.TABLE
@@ -45,8 +44,11 @@ def to_csv(frame: pd.DataFrame) -> str:
 class Table:
     def __init__(self, frame: pd.DataFrame, *, caption: str, source: str, formats: dict | None = None,
                  align: dict | None = None, download: str | None = None, note: str = "",
-                 widths: dict | None = None, compact: bool = False):
+                 widths: dict | None = None, compact: bool = False, source_html: str | None = None,
+                 anchor: str = ""):
         self.frame, self.caption, self.source = frame, caption, source
+        self.source_html = source_html if source_html is not None else html.escape(source)  # citations as links
+        self.anchor = anchor  # id of the table, for links to it (e.g. a dataset in the data dictionary)
         self.compact = compact
         self.widths = widths or {}
         self.formats, self.align = formats or {}, align or {}
@@ -86,11 +88,12 @@ class Table:
         note = f'<p class="table-note">{e(self.note)}</p>' if self.note else ""
         keep = " keep-together" if len(self.frame) <= 12 else ""  # short tables never split across pages
         keep += " compact" if self.compact else ""
+        anchor = f' id="{e(self.anchor, quote=True)}"' if self.anchor else ""
         return (
-            f'<div class="report-table{keep}">'
+            f'<div class="report-table{keep}"{anchor}>'
             f"<table><caption>{_label()}{e(self.caption)}</caption>"
             f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            f'<p class="source">{e(self.source)}'
+            f'<p class="source">{self.source_html}'
             f' <a class="download" download="{e(self.download)}.csv" '
             f'href="data:text/csv;charset=utf-8;base64,{csv_b64}">Download CSV</a></p>{note}'
             "</div>"
@@ -123,13 +126,15 @@ def _label() -> str:
 
 
 def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = None,
-         align: dict | None = None, note: str = "", widths: dict | None = None, compact: bool = False) -> None:
+         align: dict | None = None, note: str = "", widths: dict | None = None, compact: bool = False,
+         anchor: str = "") -> None:
     """Display a captioned, sourced table; cells are escaped, CSV download is injection-safe.
-    `compact` sets it in smaller type (reference tables in appendices)."""
+    `compact` sets it in smaller type (reference tables in appendices); `anchor` gives it an id to link to."""
     if not caption.strip():
         raise ValueError("table caption is required")
-    out = Table(frame.reset_index(drop=True), caption=caption, source=source_text(source),
-                formats=formats, align=align, note=note, widths=widths, compact=compact)
+    text, markup = links.source_line(source)
+    out = Table(frame.reset_index(drop=True), caption=caption, source=text, source_html=markup,
+                formats=formats, align=align, note=note, widths=widths, compact=compact, anchor=anchor)
     from IPython.display import display
 
     display(out)
