@@ -206,3 +206,105 @@ def test_stale_data_is_flagged_in_report_and_log(tmp_path):
     html = next((tmp_path / "latest").glob("*.html")).read_text(encoding="utf-8")
     assert 'class="freshness stale"' in html and "more than 9 months before the cut-off" in html
     assert "WARNING section 07" in (tmp_path / "latest" / "build.log").read_text()
+
+
+# --- every wait has a deadline (issue 10, case 1) ---------------------------------------------------
+
+def scratch_notebooks(folder: Path, code: str, metadata: dict | None = None, also: tuple = ()) -> Path:
+    """A notebooks folder holding section 13, a scratch notebook whose last cell runs `code`
+    (plus copies of the real sections named in `also`)."""
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.update({"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                        **(metadata or {})})
+    params = nbformat.v4.new_code_cell('as_of: str = "2026-03-31"  # data cut-off\n'
+                                       'currency: str = "EUR"  # display currency')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Scratch section"), params,
+                nbformat.v4.new_code_cell("ready = True"), nbformat.v4.new_code_cell(code)]
+    nbformat.write(nb, str(folder / "13_scratch.ipynb"))
+    for name in also:
+        src = next(paths.NOTEBOOKS.glob(f"{name}_*.ipynb"))
+        (folder / src.name).write_bytes(src.read_bytes())
+    return folder
+
+
+def session_processes(sid: int) -> list[str]:
+    """Processes still alive in a session (a build started with start_new_session: its workers, zygotes,
+    kernels and anything a kernel started)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[-1].split()
+        if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
+            found.append(f"{stat.parent.name}: {text[:80]}")
+    return found
+
+
+def run_scratch_build(notebooks: Path, out: Path, *args) -> tuple[subprocess.CompletedProcess, list[str]]:
+    env = dict(os.environ, NATOUA_NOTEBOOKS_DIR=str(notebooks))
+    proc = subprocess.Popen(NATOUA + ["build", "--no-pdf", "--out", str(out), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=paths.ROOT, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=600)  # a guard only: the limits under test are seconds
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("the build hung")
+    left = session_processes(proc.pid)
+    for _ in range(50):  # SIGKILLed kernels may take a moment to disappear
+        if not left:
+            break
+        time.sleep(0.2)
+        left = session_processes(proc.pid)
+    if left:
+        os.killpg(proc.pid, signal.SIGKILL)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), left
+
+
+DEAD_OR_STUCK = {
+    "os_exit": ("import os\nos._exit(3)", [], "DeadKernelError: kernel died"),
+    "segfault": ("import ctypes\nctypes.string_at(0)", [], "DeadKernelError: kernel died"),
+    # the notebook's own limit (metadata), and a child process that must not outlive the kernel
+    "sleep": ("import subprocess, time\nsubprocess.Popen(['sleep', '100000'])\ntime.sleep(10**6)", "metadata",
+              "CellTimeoutError: timed out after 3 s"),
+    "infinite_output": ("while True:\n    print('x' * 200)", ["--cell-timeout", "3"],
+                        "CellTimeoutError: timed out after 3 s"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DEAD_OR_STUCK))
+def test_dead_or_stuck_kernel_fails_the_section_and_leaves_nothing_running(case, tmp_path):
+    code, args, message = DEAD_OR_STUCK[case]
+    metadata = {"natoua": {"cell_timeout": 3}} if args == "metadata" else None
+    notebooks = scratch_notebooks(tmp_path / "notebooks", code, metadata)
+    out = tmp_path / "reports"
+    proc, left = run_scratch_build(notebooks, out, "--sections", "13", *([] if args == "metadata" else args))
+    console = proc.stdout + proc.stderr
+    assert proc.returncode == 1, console
+    assert "13 13_scratch" in console and "FAILED" in console
+    assert f"cell 4: {message}" in console, console  # cell 1 is Papermill's injected parameters
+    assert "nothing published" in proc.stderr and not (out / "latest").exists()
+    kept = list((out / "_failed").glob("*/13.ipynb"))
+    assert len(kept) == 1
+    nb = json.loads(kept[0].read_text())
+    assert any("papermill-error-cell-tag" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
+    assert len(kept[0].read_bytes()) < 2_000_000, "a runaway cell's output is cut"
+    assert not left, f"processes left behind: {left}"
+    with FileLock(str(out / ".build.lock")).acquire(timeout=0):
+        pass  # the lock was released
+
+
+def test_dead_kernel_with_keep_going_publishes_a_degraded_edition(tmp_path):
+    notebooks = scratch_notebooks(tmp_path / "notebooks", "import os\nos._exit(3)", also=("11",))
+    out = tmp_path / "reports"
+    proc, left = run_scratch_build(notebooks, out, "--sections", "11,13", "--keep-going")
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "DeadKernelError: kernel died" in proc.stdout
+    manifest = json.loads((out / "2026-03-31" / "manifest.json").read_text())
+    assert manifest["degraded"] == ["13"]
+    assert not left, f"processes left behind: {left}"

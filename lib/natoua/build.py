@@ -54,6 +54,7 @@ class Options:
     wait: bool = True
     quiet: bool = False
     stale_months: int = 9  # a section whose newest data are older than this (before as_of) gets flagged
+    cell_timeout: int | None = None  # seconds per cell for every section (else notebook metadata, else the default)
     timings: dict = field(default_factory=dict)  # seconds per phase, reported at the end
 
     def common_parameters(self) -> dict:
@@ -66,6 +67,7 @@ class Section:
     notebook: Path
     title: str
     declared: dict  # parameter name -> default (from the parameters cell)
+    cell_timeout: int | None = None  # notebook metadata natoua.cell_timeout (seconds per cell)
 
     @property
     def name(self) -> str:
@@ -101,7 +103,7 @@ def plan(selected: list[str] | None = None) -> list[Section]:
     out = []
     for sid in chosen:
         nb = json.loads(available[sid].read_text(encoding="utf-8"))
-        out.append(Section(sid, available[sid], _title(nb), declared_parameters(nb)))
+        out.append(Section(sid, available[sid], _title(nb), declared_parameters(nb), notebook_cell_timeout(nb)))
     return out
 
 
@@ -112,6 +114,18 @@ def _title(nb: dict) -> str:
                 if line.startswith("# "):
                     return line[2:].strip()
     return "Untitled section"
+
+
+def notebook_cell_timeout(nb: dict) -> int | None:
+    """A notebook's own cell time limit (metadata {"natoua": {"cell_timeout": seconds}}), if it sets one."""
+    value = nb.get("metadata", {}).get("natoua", {}).get("cell_timeout")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def cell_timeout(section: Section, options: Options) -> int:
+    from .execute import CELL_TIMEOUT
+
+    return options.cell_timeout or section.cell_timeout or CELL_TIMEOUT
 
 
 def declared_parameters(nb: dict) -> dict:
@@ -346,7 +360,8 @@ def _execute_and_publish(options, reports, sections, params, keys, hits, section
             entry = hits[s.section]
             _say(options, f"  {s.section} {s.name:<34} cached   {entry.seconds:5.1f} s (last run)")
             continue
-        jobs.append(Job(s.section, s.notebook, params[s.section], scratch / f"{s.name}.ipynb"))
+        jobs.append(Job(s.section, s.notebook, params[s.section], scratch / f"{s.name}.ipynb",
+                        timeout=cell_timeout(s, options)))
     results: dict[str, Result] = {}
 
     def progress(r: Result):

@@ -30,6 +30,16 @@ def _param(value: str) -> tuple[str, str, object]:
     return section, name, parsed
 
 
+def _seconds(value: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds from 1 to 86400")
+    return seconds
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="natoua", description="Build the report 'NATO–Ukraine Relations 2026' from data.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -49,6 +59,9 @@ def parser() -> argparse.ArgumentParser:
     wait.add_argument("--wait", dest="wait", action="store_true", default=True, help="wait for a running build (default)")
     wait.add_argument("--no-wait", dest="wait", action="store_false", help="exit with code 3 if another build is running")
     b.add_argument("--quiet", action="store_true", help="print only errors")
+    b.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS",
+                   help="fail a section whose cell runs longer than this (default: the notebook's "
+                        "metadata natoua.cell_timeout, else 300)")
 
     v = sub.add_parser("validate", help="validate the data package (file:row:column: message per problem)")
     v.add_argument("--data", type=Path, help="data folder (default: data/)")
@@ -110,7 +123,7 @@ def _build(args) -> int:
         params.setdefault(section, {})[name] = value
     options = Options(as_of=args.as_of, sections=args.sections, jobs=args.jobs, pdf=args.pdf, out=args.out,
                       currency=args.currency.upper(), params=params, force=args.force, keep_going=args.keep_going,
-                      wait=args.wait, quiet=args.quiet)
+                      wait=args.wait, quiet=args.quiet, cell_timeout=args.cell_timeout)
     return build(options)
 
 
