@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -308,3 +309,63 @@ def test_dead_kernel_with_keep_going_publishes_a_degraded_edition(tmp_path):
     manifest = json.loads((out / "2026-03-31" / "manifest.json").read_text())
     assert manifest["degraded"] == ["13"]
     assert not left, f"processes left behind: {left}"
+
+
+# --- text from data is text (issue 10, case 2) -------------------------------------------------------
+
+HOSTILE_TEXTS = [
+    "Albania [official text](javascript:alert(document.domain)) ![seal](http://127.0.0.1:9/seal.png)",
+    "[doc](file:///etc/passwd) <https://evil.example> <b>bold</b> <img src=x onerror=alert(1)>",
+    "*em* _em_ **strong** `code` ~~gone~~ $x^2$ | a | b |",
+    "&#106;avascript:alert(1) &lt;script&gt; &amp;",
+    "# heading\n\n    indented code\n1. list\n> quote",
+    "[ref]: http://evil.example\n[ref] and http://evil.example/x www.evil.example",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_claim_text_renders_as_literal_text(text):
+    """A claim's text (which may come from a dataset) renders as exactly that text: no link, image,
+    emphasis, markup, entity or block."""
+    import html as htmlmod
+
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    from natoua import claims
+
+    rendered = markdown2html_mistune(claims.substitute("Before {{ name }} after.", {"name": {"text": text}}))
+    inner = rendered.strip()
+    assert inner.startswith("<p>") and inner.endswith("</p>") and inner.count("<") == 2, rendered
+    assert htmlmod.unescape(inner[3:-4]) == "Before " + " ".join(text.split()) + " after."
+
+
+def test_safe_url_allows_only_http_and_https():
+    from natoua.safety import safe_url
+
+    for good in ("https://www.nato.int/cps/en/natohq/official_texts_227678.htm", "http://example.org/a?b=1#c"):
+        assert safe_url(good) == good
+    for bad in ("javascript:alert(1)", "JAVASCRIPT:alert(1)", "file:///etc/passwd", "data:text/html,<b>x",
+                "ftp://example.org/x", "//example.org/x", "https://", "https://user:pw@example.org/",
+                "https://exa mple.org", "https://example.org/\x00", "https://example.org:99999/", "vbscript:x",
+                " javascript:alert(1)", "https:\\\\evil", None, 3):
+        assert safe_url(bad) is None, bad
+
+
+def test_injected_links_in_dataset_text_never_reach_html_or_pdf(data_copy, tmp_path):
+    from pypdf import PdfReader
+
+    edit_csv(data_copy / "security_agreements.csv", {"partner_iso3": "ALB"},
+             {"partner_name": "Albania [official text](javascript:alert(document.domain)) [doc](file:///etc/passwd) "
+                              "![seal](http://127.0.0.1:9/seal.png)"})
+    proc = natoua("build", "--sections", "01,03", "--out", str(tmp_path), data_dir=data_copy)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    html = next((tmp_path / "latest").glob("*.html")).read_text(encoding="utf-8")
+    assert "Albania [official text](javascript:alert(document.domain))" in html, "the text is shown as text"
+    assert "javascript:" not in html.replace("(javascript:alert(document.domain))", "")
+    assert not re.search(r"<img\b[^>]*\bsrc=\"(?!data:)", html), "no remote image"
+    assert "href=\"file:" not in html and "href=\"javascript:" not in html
+    reader = PdfReader(next((tmp_path / "latest").glob("*.pdf")))
+    for page in reader.pages:
+        for annot in page.get("/Annots") or []:
+            uri = (annot.get_object().get("/A") or {}).get("/URI")
+            assert uri is None or str(uri).startswith(("https://", "http://", "#")), uri
