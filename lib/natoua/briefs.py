@@ -60,7 +60,7 @@ def run_briefs(args) -> int:
                 print(str(p), file=sys.stderr)
             raise BuildError(f"data validation failed: {len(problems)} problem(s); no briefs were built", EXIT_BAD_INPUT)
         codes = parse_allies(args.allies, as_of)
-        edition = publish.current(reports, as_of)
+        edition = publish.current(reports, as_of) or publish.current(reports, as_of, partial=True)
         if edition is None:
             raise BuildError(f"no published edition for {as_of} in {reports}: build it first (make report AS_OF={as_of})",
                              EXIT_BAD_INPUT)

@@ -63,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
                    help="fail a section whose cell runs longer than this (default: the notebook's "
                         "metadata natoua.cell_timeout, else 300)")
 
+    pr = sub.add_parser("prune", help="delete old builds, keeping the N newest of each edition date (and any linked)")
+    pr.add_argument("--keep", type=_count, required=True, metavar="N", help="builds to keep per edition date (>= 1)")
+    pr.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder (default: reports/)")
+
     v = sub.add_parser("validate", help="validate the data package (file:row:column: message per problem)")
     v.add_argument("--data", type=Path, help="data folder (default: data/)")
 
@@ -85,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             return _build(args)
+        if args.command == "prune":
+            return _prune(args)
         if args.command == "briefs":
             from .briefs import run_briefs
 
@@ -96,6 +102,33 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: nothing published", file=sys.stderr)
         return 130
     return EXIT_BAD_INPUT
+
+
+def _count(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number >= 1")
+    return int(value)
+
+
+def _prune(args) -> int:
+    from . import publish
+    from .build import EXIT_BAD_INPUT, EXIT_LOCKED, BuildError
+
+    reports = Path(args.out)
+    if not reports.is_dir():
+        raise BuildError(f"--out {args.out}: not a folder", EXIT_BAD_INPUT)
+    try:
+        held = publish.lock(reports.resolve(), wait=False)
+    except publish.Locked as exc:
+        raise BuildError(f"another build is running (lock {exc}); try again later", EXIT_LOCKED) from None
+    try:
+        removed = publish.prune(reports.resolve(), args.keep)
+    finally:
+        held.release()
+    for p in removed:
+        print(f"removed {p}")
+    print(f"pruned {len(removed)} build(s); kept the {args.keep} newest of each edition date and every linked build")
+    return 0
 
 
 def _validate(args) -> int:
