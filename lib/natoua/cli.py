@@ -40,8 +40,15 @@ def _seconds(value: str) -> int:
     return seconds
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A bad argument is one line on stderr (for a schedule's log and mail), exit code 2; --help has the rest."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="natoua", description="Build the report 'NATO–Ukraine Relations 2026' from data.")
+    p = _OneLineParser(prog="natoua", description="Build the report 'NATO–Ukraine Relations 2026' from data.")
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build an edition (HTML + PDF) and publish it under reports/<as_of>/")
