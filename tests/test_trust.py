@@ -535,3 +535,18 @@ def test_leftover_run_folders_and_truncated_cache_files_are_removed(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not run.exists() and not truncated.exists()
     assert list((reports / ".cache" / "runs").iterdir()) == []
+
+
+def test_a_worker_killed_mid_section_fails_the_section_instead_of_hanging(tmp_path):
+    """The pool watches its workers: a worker that dies while running a section (here the kernel kills its
+    own worker, as the out-of-memory killer might) fails that section."""
+    # the kernel finds its worker through its parent chain: kernel -> zygote -> worker
+    code = ("import os, signal\n"
+            "worker = int(open(f'/proc/{os.getppid()}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+            "os.kill(worker, signal.SIGKILL)")
+    notebooks = scratch_notebooks(tmp_path / "notebooks", code)
+    proc, left = run_scratch_build(notebooks, tmp_path / "reports", "--sections", "13", "--jobs", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "13 13_scratch" in proc.stdout and "FAILED" in proc.stdout
+    assert "WorkerError: the worker process running it died" in proc.stdout
+    assert not left, f"processes left behind: {left}"
