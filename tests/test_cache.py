@@ -91,7 +91,7 @@ def test_changed_dataset_reexecutes_only_its_readers_and_cached_equals_uncached(
     out = tmp_path / "reports"
     first = natoua("build", "--sections", "07,11", "--no-pdf", "--out", str(out), data_dir=data_copy)
     assert first.returncode == 0, first.stdout + first.stderr
-    reads = {s["section"]: set(s["datasets"]) for s in json.loads((out / "latest" / "manifest.json").read_text())["sections"]}
+    reads = {s["section"]: set(s["datasets"]) for s in json.loads((out / "partial" / "latest" / "manifest.json").read_text())["sections"]}
     assert "nato_targets" in reads["07"] and "nato_targets" not in reads["11"]
     html_uncached = next((out / "partial" / "latest").glob("*.html")).read_bytes()
 

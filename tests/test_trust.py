@@ -133,7 +133,7 @@ def test_keep_going_publishes_a_marked_degraded_edition(contradicted_data, tmp_p
     html = next((tmp_path / "partial" / "latest").glob("*.html")).read_text(encoding="utf-8")
     assert "Degraded edition" in html and "Build status" in html
     assert "This section failed to build" in html
-    manifest = json.loads((tmp_path / "latest" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "partial" / "latest" / "manifest.json").read_text())
     assert manifest["degraded"] == ["07"]
 
 
@@ -206,7 +206,7 @@ def test_stale_data_is_flagged_in_report_and_log(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     html = next((tmp_path / "partial" / "latest").glob("*.html")).read_text(encoding="utf-8")
     assert 'class="freshness stale"' in html and "more than 9 months before the cut-off" in html
-    assert "WARNING section 07" in (tmp_path / "latest" / "build.log").read_text()
+    assert "WARNING section 07" in (tmp_path / "partial" / "latest" / "build.log").read_text()
 
 
 # --- every wait has a deadline (issue 10, case 1) ---------------------------------------------------
