@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import cache, paths, publish
-from .build import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, BuildError, check_as_of, run_jobs, validate_data
+from .build import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, BuildError, check_as_of, check_out, run_jobs, validate_data
 
 ISO3 = re.compile(r"^[A-Z]{3}$")
 TITLE = "Ally brief — NATO–Ukraine Relations 2026"
@@ -46,7 +46,7 @@ def parse_allies(value: str, as_of: str) -> list[str]:
 
 def run_briefs(args) -> int:
     as_of = check_as_of(args.as_of)
-    reports = Path(args.out).resolve()
+    reports = check_out(args.out)
     try:
         held = publish.lock(reports, wait=True,
                             on_wait=lambda path: print(f"waiting for another build to finish (lock {path})", flush=True))
