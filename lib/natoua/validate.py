@@ -22,6 +22,7 @@ HTML_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]")
 THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 # C0 and C1 control characters other than tab and newline (NUL, ANSI escapes, ...): never data, never printed raw.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MAX_CELL = 128 * 1024  # characters in one CSV cell
 NON_FINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}
 
 
@@ -149,14 +150,22 @@ def _check_file(res: dict, base: Path) -> tuple[list[Problem], list[list[str]]]:
         line = data[: exc.start].count(b"\n") + 1
         bad = data[exc.start : exc.start + 1].hex()
         return [Problem(name, line, None, f"not valid UTF-8 (byte 0x{bad}); save the file as UTF-8")], []
+    # Frictionless raises the csv module's field limit on import; set it here too, so the size rule below
+    # does not depend on what was imported first.
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     rows = []
     try:
         for row in reader:
             rows.append(row)
-    except csv.Error as exc:  # a cell over the CSV field limit (128 KB), a stray NUL, ...
-        why = "a cell is larger than 128 KB" if "field larger" in str(exc) else f"cannot be read as CSV ({exc})"
-        return [Problem(name, reader.line_num, None, why)], []
+    except csv.Error as exc:
+        return [Problem(name, reader.line_num, None, f"cannot be read as CSV ({exc})")], []
+    for line, row in enumerate(rows, start=1):
+        for i, cell in enumerate(row):
+            if len(cell) > MAX_CELL:
+                column = rows[0][i] if line > 1 and i < len(rows[0]) else f"#{i + 1}"
+                return [Problem(name, line, printable(column), f"cell is larger than 128 KB ({len(cell):,} characters); "
+                                                               f"datasets hold short text")], []
     header = rows[0] if rows else []
     expected = [f.get("name") for f in res["schema"]["fields"]]
     problems = [Problem(name, 1, f"#{i + 1}", f"column name {_control_problem(label)}")
