@@ -40,11 +40,11 @@ def test_every_ally_gets_a_brief_with_its_name_and_figures(tmp_path):
 
     assert natoua("build", "--sections", "11", "--no-pdf", "--out", str(tmp_path)).returncode == 0
     bad = natoua("briefs", "--allies", "POL,../../x", "--out", str(tmp_path))
-    assert bad.returncode == 2 and not (tmp_path / "latest" / "briefs").exists()
+    assert bad.returncode == 2 and not (tmp_path / "partial" / "latest" / "briefs").exists()
     proc = natoua("briefs", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    briefs = tmp_path / "latest" / "briefs"
-    assert f"in {tmp_path / '2026-03-31' / 'briefs'}/ in" in proc.stdout, "the published folder, not a staging one"
+    briefs = tmp_path / "partial" / "latest" / "briefs"
+    assert f"in {tmp_path / 'partial' / '2026-03-31' / 'briefs'}/ in" in proc.stdout, "the published folder, not a staging one"
     from natoua import data
 
     countries = data.load("countries").set_index("iso3")

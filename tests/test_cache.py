@@ -91,9 +91,9 @@ def test_changed_dataset_reexecutes_only_its_readers_and_cached_equals_uncached(
     out = tmp_path / "reports"
     first = natoua("build", "--sections", "07,11", "--no-pdf", "--out", str(out), data_dir=data_copy)
     assert first.returncode == 0, first.stdout + first.stderr
-    reads = {s["section"]: set(s["datasets"]) for s in json.loads((out / "latest" / "manifest.json").read_text())["sections"]}
+    reads = {s["section"]: set(s["datasets"]) for s in json.loads((out / "partial" / "latest" / "manifest.json").read_text())["sections"]}
     assert "nato_targets" in reads["07"] and "nato_targets" not in reads["11"]
-    html_uncached = next((out / "latest").glob("*.html")).read_bytes()
+    html_uncached = next((out / "partial" / "latest").glob("*.html")).read_bytes()
 
     # A cached build into a fresh folder gives the same bytes as the uncached one.
     other = tmp_path / "other"
@@ -101,7 +101,7 @@ def test_changed_dataset_reexecutes_only_its_readers_and_cached_equals_uncached(
     subprocess.run(["cp", "-r", str(out / ".cache" / "sections"), str(other / ".cache")], check=True)
     cached = natoua("build", "--sections", "07,11", "--no-pdf", "--out", str(other), data_dir=data_copy)
     assert cached.stdout.count("cached") == 2, cached.stdout
-    assert next((other / "latest").glob("*.html")).read_bytes() == html_uncached
+    assert next((other / "partial" / "latest").glob("*.html")).read_bytes() == html_uncached
 
     # Touch a dataset only section 07 reads: 07 re-executes, 11 comes from the cache.
     targets = data_copy / "nato_targets.csv"
@@ -112,14 +112,14 @@ def test_changed_dataset_reexecutes_only_its_readers_and_cached_equals_uncached(
     assert " ok " in lines["07"] and "cached" in lines["11"], second.stdout
 
     # A truncated cache entry is detected and that section rebuilt, with the same result.
-    html_before = next((out / "latest").glob("*.html")).read_bytes()
+    html_before = next((out / "partial" / "latest").glob("*.html")).read_bytes()
     for entry in (out / ".cache" / "sections" / "11").glob("*.ipynb"):
         entry.write_bytes(entry.read_bytes()[:100])
     third = natoua("build", "--sections", "07,11", "--no-pdf", "--out", str(out), data_dir=data_copy)
     assert third.returncode == 0, third.stdout + third.stderr
     lines = {l.split()[0]: l for l in third.stdout.splitlines() if l.startswith("  ")}
     assert "cached" in lines["07"] and " ok " in lines["11"], third.stdout
-    assert without_changes_page(next((out / "latest").glob("*.html")).read_text()) == without_changes_page(html_before.decode())
+    assert without_changes_page(next((out / "partial" / "latest").glob("*.html")).read_text()) == without_changes_page(html_before.decode())
 
 
 @pytest.mark.slow
@@ -132,5 +132,5 @@ def test_forked_and_plain_kernels_give_identical_output(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--sections", "07,11", "--no-pdf",
                                "--out", str(out)], capture_output=True, text=True, env=env, cwd=paths.ROOT, timeout=600)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        outputs.append(next((out / "latest").glob("*.html")).read_bytes())
+        outputs.append(next((out / "partial" / "latest").glob("*.html")).read_bytes())
     assert outputs[0] == outputs[1]

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,10 +130,10 @@ def test_keep_going_publishes_a_marked_degraded_edition(contradicted_data, tmp_p
     proc = natoua("build", "--sections", "07,11", "--no-pdf", "--keep-going", "--out", str(tmp_path),
                   data_dir=contradicted_data)
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    html = next((tmp_path / "latest").glob("*.html")).read_text(encoding="utf-8")
+    html = next((tmp_path / "partial" / "latest").glob("*.html")).read_text(encoding="utf-8")
     assert "Degraded edition" in html and "Build status" in html
     assert "This section failed to build" in html
-    manifest = json.loads((tmp_path / "latest" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "partial" / "latest" / "manifest.json").read_text())
     assert manifest["degraded"] == ["07"]
 
 
@@ -175,11 +176,11 @@ def test_dataset_text_is_escaped_in_html_and_pdf(data_copy, tmp_path):
              {"ukraine_decision": "Allies & partners agreed <5 steps; see \"x\" > y."})
     proc = natoua("build", "--sections", "11", "--out", str(tmp_path), data_dir=data_copy)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    html = next((tmp_path / "latest").glob("*.html")).read_text(encoding="utf-8")
+    html = next((tmp_path / "partial" / "latest").glob("*.html")).read_text(encoding="utf-8")
     assert "Allies &amp; partners agreed &lt;5 steps" in html
     from pypdf import PdfReader
 
-    text = "".join(p.extract_text() for p in PdfReader(next((tmp_path / "latest").glob("*.pdf"))).pages)
+    text = "".join(p.extract_text() for p in PdfReader(next((tmp_path / "partial" / "latest").glob("*.pdf"))).pages)
     assert "Allies & partners agreed <5 steps" in " ".join(text.split())
 
 
@@ -187,22 +188,366 @@ def test_new_edition_says_what_changed(tmp_path):
     for as_of in ("2024-12-31", "2026-03-31"):
         proc = natoua("build", "--sections", "07", "--no-pdf", "--as-of", as_of, "--out", str(tmp_path))
         assert proc.returncode == 0, proc.stdout + proc.stderr
-    changes = (tmp_path / "2026-03-31" / "changes.md").read_text(encoding="utf-8")
+    changes = (tmp_path / "partial" / "2026-03-31" / "changes.md").read_text(encoding="utf-8")
     assert changes.startswith("# What changed since the 31 December 2024 edition")
-    old = json.loads((tmp_path / "2024-12-31" / "claims.json").read_text())
-    new = json.loads((tmp_path / "2026-03-31" / "claims.json").read_text())
+    old = json.loads((tmp_path / "partial" / "2024-12-31" / "claims.json").read_text())
+    new = json.loads((tmp_path / "partial" / "2026-03-31" / "claims.json").read_text())
     moved = [n for n in new if n in old and new[n]["text"] != old[n]["text"]]
     assert moved
     for name in moved:
         assert f"`{name}` | {old[name]['text']} | {new[name]['text']}" in changes
-    html = next((tmp_path / "2026-03-31").glob("*.html")).read_text(encoding="utf-8")
+    html = next((tmp_path / "partial" / "2026-03-31").glob("*.html")).read_text(encoding="utf-8")
     assert "What changed since the 31 December 2024 edition" in html
-    assert (tmp_path / "latest").resolve() == (tmp_path / "2026-03-31").resolve()
+    assert (tmp_path / "partial" / "latest").resolve() == (tmp_path / "partial" / "2026-03-31").resolve()
 
 
 def test_stale_data_is_flagged_in_report_and_log(tmp_path):
     proc = natoua("build", "--sections", "07", "--no-pdf", "--as-of", "2027-12-31", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    html = next((tmp_path / "latest").glob("*.html")).read_text(encoding="utf-8")
+    html = next((tmp_path / "partial" / "latest").glob("*.html")).read_text(encoding="utf-8")
     assert 'class="freshness stale"' in html and "more than 9 months before the cut-off" in html
-    assert "WARNING section 07" in (tmp_path / "latest" / "build.log").read_text()
+    assert "WARNING section 07" in (tmp_path / "partial" / "latest" / "build.log").read_text()
+
+
+# --- every wait has a deadline (issue 10, case 1) ---------------------------------------------------
+
+def scratch_notebooks(folder: Path, code: str, metadata: dict | None = None, also: tuple = ()) -> Path:
+    """A notebooks folder holding section 13, a scratch notebook whose last cell runs `code`
+    (plus copies of the real sections named in `also`)."""
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.update({"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                        **(metadata or {})})
+    params = nbformat.v4.new_code_cell('as_of: str = "2026-03-31"  # data cut-off\n'
+                                       'currency: str = "EUR"  # display currency')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Scratch section"), params,
+                nbformat.v4.new_code_cell("ready = True"), nbformat.v4.new_code_cell(code)]
+    nbformat.write(nb, str(folder / "13_scratch.ipynb"))
+    for name in also:
+        src = next(paths.NOTEBOOKS.glob(f"{name}_*.ipynb"))
+        (folder / src.name).write_bytes(src.read_bytes())
+    return folder
+
+
+def session_processes(sid: int) -> list[str]:
+    """Processes still alive in a session (a build started with start_new_session: its workers, zygotes,
+    kernels and anything a kernel started)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[-1].split()
+        if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
+            found.append(f"{stat.parent.name}: {text[:80]}")
+    return found
+
+
+def run_scratch_build(notebooks: Path, out: Path, *args) -> tuple[subprocess.CompletedProcess, list[str]]:
+    env = dict(os.environ, NATOUA_NOTEBOOKS_DIR=str(notebooks))
+    proc = subprocess.Popen(NATOUA + ["build", "--no-pdf", "--out", str(out), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=paths.ROOT, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=600)  # a guard only: the limits under test are seconds
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("the build hung")
+    left = session_processes(proc.pid)
+    for _ in range(50):  # SIGKILLed kernels may take a moment to disappear
+        if not left:
+            break
+        time.sleep(0.2)
+        left = session_processes(proc.pid)
+    if left:
+        os.killpg(proc.pid, signal.SIGKILL)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), left
+
+
+DEAD_OR_STUCK = {
+    "os_exit": ("import os\nos._exit(3)", [], "DeadKernelError: kernel died"),
+    "segfault": ("import ctypes\nctypes.string_at(0)", [], "DeadKernelError: kernel died"),
+    # the notebook's own limit (metadata), and a child process that must not outlive the kernel
+    "sleep": ("import subprocess, time\nsubprocess.Popen(['sleep', '100000'])\ntime.sleep(10**6)", "metadata",
+              "CellTimeoutError: timed out after 3 s"),
+    "infinite_output": ("while True:\n    print('x' * 200)", ["--cell-timeout", "3"],
+                        "CellTimeoutError: timed out after 3 s"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DEAD_OR_STUCK))
+def test_dead_or_stuck_kernel_fails_the_section_and_leaves_nothing_running(case, tmp_path):
+    code, args, message = DEAD_OR_STUCK[case]
+    metadata = {"natoua": {"cell_timeout": 3}} if args == "metadata" else None
+    notebooks = scratch_notebooks(tmp_path / "notebooks", code, metadata)
+    out = tmp_path / "reports"
+    proc, left = run_scratch_build(notebooks, out, "--sections", "13", *([] if args == "metadata" else args))
+    console = proc.stdout + proc.stderr
+    assert proc.returncode == 1, console
+    assert "13 13_scratch" in console and "FAILED" in console
+    assert f"cell 4: {message}" in console, console  # cell 1 is Papermill's injected parameters
+    assert "nothing published" in proc.stderr and not (out / "latest").exists()
+    kept = list((out / "_failed").glob("*/13.ipynb"))
+    assert len(kept) == 1
+    nb = json.loads(kept[0].read_text())
+    assert any("papermill-error-cell-tag" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
+    assert len(kept[0].read_bytes()) < 2_000_000, "a runaway cell's output is cut"
+    assert not left, f"processes left behind: {left}"
+    with FileLock(str(out / ".build.lock")).acquire(timeout=0):
+        pass  # the lock was released
+
+
+def test_dead_kernel_with_keep_going_publishes_a_degraded_edition(tmp_path):
+    notebooks = scratch_notebooks(tmp_path / "notebooks", "import os\nos._exit(3)", also=("11",))
+    out = tmp_path / "reports"
+    proc, left = run_scratch_build(notebooks, out, "--sections", "11,13", "--keep-going")
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "DeadKernelError: kernel died" in proc.stdout
+    # every section of its notebooks folder was built: a full edition, not a partial build
+    manifest = json.loads((out / "2026-03-31" / "manifest.json").read_text())
+    assert manifest["degraded"] == ["13"]
+    assert not left, f"processes left behind: {left}"
+
+
+# --- text from data is text (issue 10, case 2) -------------------------------------------------------
+
+HOSTILE_TEXTS = [
+    "Albania [official text](javascript:alert(document.domain)) ![seal](http://127.0.0.1:9/seal.png)",
+    "[doc](file:///etc/passwd) <https://evil.example> <b>bold</b> <img src=x onerror=alert(1)>",
+    "*em* _em_ **strong** `code` ~~gone~~ $x^2$ | a | b |",
+    "&#106;avascript:alert(1) &lt;script&gt; &amp;",
+    "# heading\n\n    indented code\n1. list\n> quote",
+    "[ref]: http://evil.example\n[ref] and http://evil.example/x www.evil.example",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_claim_text_renders_as_literal_text(text):
+    """A claim's text (which may come from a dataset) renders as exactly that text: no link, image,
+    emphasis, markup, entity or block."""
+    import html as htmlmod
+
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    from natoua import claims
+
+    rendered = markdown2html_mistune(claims.substitute("Before {{ name }} after.", {"name": {"text": text}}))
+    inner = rendered.strip()
+    assert inner.startswith("<p>") and inner.endswith("</p>") and inner.count("<") == 2, rendered
+    assert htmlmod.unescape(inner[3:-4]) == "Before " + " ".join(text.split()) + " after."
+
+
+def test_safe_url_allows_only_http_and_https():
+    from natoua.safety import safe_url
+
+    for good in ("https://www.nato.int/cps/en/natohq/official_texts_227678.htm", "http://example.org/a?b=1#c"):
+        assert safe_url(good) == good
+    for bad in ("javascript:alert(1)", "JAVASCRIPT:alert(1)", "file:///etc/passwd", "data:text/html,<b>x",
+                "ftp://example.org/x", "//example.org/x", "https://", "https://user:pw@example.org/",
+                "https://exa mple.org", "https://example.org/\x00", "https://example.org:99999/", "vbscript:x",
+                " javascript:alert(1)", "https:\\\\evil", None, 3):
+        assert safe_url(bad) is None, bad
+
+
+def test_injected_links_in_dataset_text_never_reach_html_or_pdf(data_copy, tmp_path):
+    from pypdf import PdfReader
+
+    edit_csv(data_copy / "security_agreements.csv", {"partner_iso3": "ALB"},
+             {"partner_name": "Albania [official text](javascript:alert(document.domain)) [doc](file:///etc/passwd) "
+                              "![seal](http://127.0.0.1:9/seal.png)"})
+    proc = natoua("build", "--sections", "01,03", "--out", str(tmp_path), data_dir=data_copy)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    html = next((tmp_path / "partial" / "latest").glob("*.html")).read_text(encoding="utf-8")
+    assert "Albania [official text](javascript:alert(document.domain))" in html, "the text is shown as text"
+    assert "javascript:" not in html.replace("(javascript:alert(document.domain))", "")
+    assert not re.search(r"<img\b[^>]*\bsrc=\"(?!data:)", html), "no remote image"
+    assert "href=\"file:" not in html and "href=\"javascript:" not in html
+    reader = PdfReader(next((tmp_path / "partial" / "latest").glob("*.pdf")))
+    for page in reader.pages:
+        for annot in page.get("/Annots") or []:
+            uri = (annot.get_object().get("/A") or {}).get("/URI")
+            assert uri is None or str(uri).startswith(("https://", "http://", "#")), uri
+
+
+# --- arguments and parameters are checked before work (issue 10, cases 4 and 6) ----------------------
+
+@pytest.mark.parametrize("args, says", [
+    (["--as-of", "2026-W13-2"], "is not a date YYYY-MM-DD"),
+    (["--as-of", "2026-091"], "is not a date YYYY-MM-DD"),
+    (["--as-of", "2008-01-01"], "outside the range the data support"),
+    (["--as-of", "2100-01-01"], "outside the range the data support"),
+    (["--out", "/dev/null"], "--out /dev/null: not a folder"),
+    (["--out", "/sys/natoua-reports"], "not a writable folder"),
+    (["--cell-timeout", "0"], "not a whole number of seconds"),
+    (["-p", "11.as_of=2199-12-31", "--sections", "11"], "as_of is common to every section; use --as-of"),
+    (["-p", "11.currency=GBP", "--sections", "11"], "currency is common to every section; use --currency"),
+    (["-p", "09.brief_window_years=[10, 5]"], "must be in increasing order"),
+    (["-p", "09.brief_window_years=[5]"], "expected 2 item(s)"),
+    (["-p", "12.seed=abc"], "'abc' is not an int"),
+    (["-p", "12.p_consensus_per_year=1.5"], "above the maximum 1"),
+    (["-p", "12.n_simulations=1e9"], "is not an int"),
+    (["-p", "05.top_n=0"], "below the minimum 1"),
+    (["-p", "07.focus_allies=POL"], "expected a list of str"),
+    (["-p", "12.seed=1", "--sections", "11"], "section 12 is not among the sections being built"),
+])
+def test_bad_arguments_exit_2_with_one_line(args, says, tmp_path):
+    out = tmp_path / "reports"
+    proc = natoua("build", "--no-pdf", *(["--out", str(out)] if "--out" not in args else []), *args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], proc.stderr
+    assert not (out / "_editions").exists() and not (out / "partial").exists()
+
+
+def test_out_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("not a folder")
+    proc = natoua("build", "--sections", "11", "--out", str(target))
+    assert proc.returncode == 2 and proc.stderr.strip() == f"error: --out {target}: not a folder"
+    assert target.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("end", ["first", "last"])
+def test_the_stated_as_of_range_builds_every_section(end, tmp_path):
+    """The range --as-of accepts is the range the data support: both ends build every section."""
+    from natoua.build import as_of_range
+
+    first, last = as_of_range()
+    as_of = str(first if end == "first" else last)
+    proc = natoua("build", "--as-of", as_of, "--no-pdf", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count(" ok ") == len(paths.section_notebooks())
+    outside = first.replace(day=first.day - 1) if end == "first" else last.replace(year=last.year + 1)
+    proc = natoua("build", "--as-of", str(outside), "--no-pdf", "--out", str(tmp_path))
+    assert proc.returncode == 2 and f"{first} to {last}" in proc.stderr
+
+
+def test_every_parameters_cell_is_typed_commented_and_checked():
+    import papermill
+
+    from natoua.build import parameter_specs
+
+    for nb_path in paths.section_notebooks() + [paths.ally_brief_notebook()]:
+        specs = parameter_specs(json.loads(nb_path.read_text(encoding="utf-8")))
+        assert {"as_of", "currency"} <= set(specs), nb_path.name
+        shown = papermill.inspect_notebook(str(nb_path))
+        for name, spec in specs.items():
+            assert shown[name]["inferred_type_name"] not in ("None", None), f"{nb_path.name}: {name} has no type"
+            assert shown[name]["help"], f"{nb_path.name}: {name} has no comment"
+            assert spec.check(spec.default) is None, f"{nb_path.name}: default of {name} breaks its own rule"
+    twelve = parameter_specs(json.loads(next(paths.NOTEBOOKS.glob("12_*.ipynb")).read_text()))
+    assert twelve["p_consensus_per_year"].check(1.5) and twelve["report_years"].check([2035, 2030])
+
+
+# --- the data a build validated is the data it uses (case 5) --------------------------------------------
+
+def test_data_changed_during_the_build_is_not_published(data_copy, tmp_path):
+    code = ("from natoua import data, paths\n"
+            "p = paths.data_dir() / 'summits.csv'\n"
+            "p.write_text(p.read_text().replace('Bucharest Summit', '=HYPERLINK(\"http://evil.example\",\"x\")', 1))\n"
+            "data.load('summits', as_of)")
+    notebooks = scratch_notebooks(tmp_path / "notebooks", code, also=("11",))
+    out = tmp_path / "reports"
+    proc, left = run_scratch_build(notebooks, out, "--sections", "11,13", "--jobs", "1")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "data/summits.csv changed while the build ran" in proc.stderr
+    assert "Traceback" not in proc.stderr and "AttributeError" not in proc.stderr
+    assert not (out / "partial").exists() and not (out / "latest").exists()
+
+
+# --- publishing never loses or lies (cases 3, 8, 9) ---------------------------------------------------------
+
+def fake_build(reports: Path, name: str, linked_as: str | None = None) -> Path:
+    build = reports / "_editions" / name
+    build.mkdir(parents=True)
+    (build / "manifest.json").write_text(json.dumps({"as_of": name.split("--")[0]}))
+    if linked_as:
+        link = reports / linked_as
+        link.unlink(missing_ok=True)
+        link.symlink_to(Path("_editions") / name)
+    return build
+
+
+def test_rollback_keeps_every_build_until_prune(tmp_path):
+    reports = tmp_path / "reports"
+    builds = [fake_build(reports, f"2026-03-31--2026112{i}T060000000000-1") for i in range(1, 5)]
+    (reports / "2026-03-31").symlink_to(Path("_editions") / builds[0].name)  # rolled back to the oldest
+    (reports / "latest").symlink_to("2026-03-31")
+    proc = natoua("build", "--sections", "11", "--no-pdf", "--as-of", "2024-12-31", "--out", str(reports))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert all(b.is_dir() for b in builds), "a build was deleted"
+    assert os.readlink(reports / "2026-03-31") == f"_editions/{builds[0].name}"
+    proc = natoua("prune", "--keep", "1", "--out", str(reports))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert builds[0].is_dir() and builds[3].is_dir(), "the linked and the newest build stay"
+    assert not builds[1].exists() and not builds[2].exists()
+    assert (reports / "partial" / "2024-12-31").is_dir(), "prune keeps linked partial builds"
+    assert natoua("prune", "--keep", "0", "--out", str(reports)).returncode == 2
+
+
+def test_crash_between_link_switches_is_repaired_by_the_next_run(tmp_path):
+    reports = tmp_path / "reports"
+    fake_build(reports, "2024-12-31--20261120T060000000000-1", linked_as="2024-12-31")
+    fake_build(reports, "2026-03-31--20261121T060000000000-1", linked_as="2026-03-31")
+    (reports / "latest").symlink_to("2024-12-31")  # killed after switching 2026-03-31, before latest
+    (reports / ".link-latest-999").symlink_to("2026-03-31")
+    proc = natoua("build", "--sections", "11", "--no-pdf", "--out", str(reports))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "repaired" in proc.stdout
+    assert os.readlink(reports / "latest") == "2026-03-31"
+    assert not (reports / ".link-latest-999").is_symlink()
+
+
+def test_partial_build_never_becomes_the_edition_or_latest(tmp_path):
+    reports = tmp_path / "reports"
+    full = fake_build(reports, "2026-03-31--20261121T060000000000-1", linked_as="2026-03-31")
+    (reports / "latest").symlink_to("2026-03-31")
+    proc = natoua("build", "--sections", "11", "--no-pdf", "--out", str(reports))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "partial build" in proc.stdout
+    assert (reports / "latest").resolve() == full and (reports / "2026-03-31").resolve() == full
+    manifest = json.loads((reports / "partial" / "latest" / "manifest.json").read_text())
+    assert manifest["partial"] is True and [s["section"] for s in manifest["sections"]] == ["11"]
+
+
+def test_latest_as_a_real_folder_is_refused_before_anything_is_written(tmp_path):
+    reports = tmp_path / "reports"
+    (reports / "latest").mkdir(parents=True)
+    (reports / "latest" / "keep.txt").write_text("operator's file")
+    before = tree_state(reports)
+    proc = natoua("build", "--sections", "11", "--no-pdf", "--out", str(reports))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "is a real folder, not a link" in proc.stderr and "nothing was built or published" in proc.stderr
+    assert tree_state(reports) == before and not (reports / "_editions").exists()
+
+
+def test_leftover_run_folders_and_truncated_cache_files_are_removed(tmp_path):
+    reports = tmp_path / "reports"
+    run = reports / ".cache" / "runs" / "20261120T060000000000-1"
+    run.mkdir(parents=True)
+    (run / "07_defence_spending.ipynb").write_text("{")
+    (reports / ".cache" / "sections" / "11").mkdir(parents=True)
+    truncated = reports / ".cache" / "sections" / "11" / ".abc.ipynb.4242.tmp"
+    truncated.write_text('{"cells": [')
+    proc = natoua("build", "--sections", "11", "--no-pdf", "--out", str(reports))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not run.exists() and not truncated.exists()
+    assert list((reports / ".cache" / "runs").iterdir()) == []
+
+
+def test_a_worker_killed_mid_section_fails_the_section_instead_of_hanging(tmp_path):
+    """The pool watches its workers: a worker that dies while running a section (here the kernel kills its
+    own worker, as the out-of-memory killer might) fails that section."""
+    # the kernel finds its worker through its parent chain: kernel -> zygote -> worker
+    code = ("import os, signal\n"
+            "worker = int(open(f'/proc/{os.getppid()}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+            "os.kill(worker, signal.SIGKILL)")
+    notebooks = scratch_notebooks(tmp_path / "notebooks", code)
+    proc, left = run_scratch_build(notebooks, tmp_path / "reports", "--sections", "13", "--jobs", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "13 13_scratch" in proc.stdout and "FAILED" in proc.stdout
+    assert "WorkerError: the worker process running it died" in proc.stdout
+    assert not left, f"processes left behind: {left}"

@@ -2,6 +2,7 @@
 
 Modules, one concern each:
   paths     where the repository's folders are (the only module that knows)
+  safety    text from data is text: Markdown escaping, the URL schemes a link may use
   data      load a dataset by name from data/datapackage.json, recording what was read
   validate  check the data package and report problems as file:row:column: message
   claims    the claim ledger: named, computed figures for prose, with optional checks

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import cache, paths, publish
-from .build import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, BuildError, check_as_of, run_jobs, validate_data
+from .build import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, BuildError, check_as_of, check_out, run_jobs, validate_data
 
 ISO3 = re.compile(r"^[A-Z]{3}$")
 TITLE = "Ally brief — NATO–Ukraine Relations 2026"
@@ -51,7 +51,7 @@ def parse_allies(value: str, as_of: str) -> list[str]:
 
 def run_briefs(args) -> int:
     as_of = check_as_of(args.as_of)
-    reports = Path(args.out).resolve()
+    reports = check_out(args.out)
     try:
         held = publish.lock(reports, wait=True,
                             on_wait=lambda path: print(f"waiting for another build to finish (lock {path})", flush=True))
@@ -65,16 +65,18 @@ def run_briefs(args) -> int:
                 print(str(p), file=sys.stderr)
             raise BuildError(f"data validation failed: {len(problems)} problem(s); no briefs were built", EXIT_BAD_INPUT)
         codes = parse_allies(args.allies, as_of)
-        edition = publish.current(reports, as_of)
+        partial = publish.current(reports, as_of) is None  # briefs go into a partial build only when no full one exists
+        edition = publish.current(reports, as_of, partial=partial)
         if edition is None:
             raise BuildError(f"no published edition for {as_of} in {reports}: build it first (make report AS_OF={as_of})",
                              EXIT_BAD_INPUT)
-        return _build(codes, as_of, args, reports, edition)
+        folder = (Path(args.out) / publish.PARTIAL if partial else Path(args.out)) / as_of / "briefs"
+        return _build(codes, as_of, args, reports, edition, folder)
     finally:
         held.release()
 
 
-def _build(codes: list[str], as_of: str, args, reports: Path, edition: Path) -> int:
+def _build(codes: list[str], as_of: str, args, reports: Path, edition: Path, folder: Path) -> int:
     from tqdm import tqdm
 
     from .execute import Job
@@ -127,7 +129,7 @@ def _build(codes: list[str], as_of: str, args, reports: Path, edition: Path) -> 
             shutil.copyfile(nb.with_suffix(suffix), staging / f"{code}{suffix}")
     _publish_briefs(edition, staging)
     print(f"{len(codes)} briefs ({len(jobs)} built, {len(codes) - len(jobs)} cached) in "
-          f"{Path(args.out) / as_of / 'briefs'}/ in {time.perf_counter() - started:.1f} s")
+          f"{folder}/ in {time.perf_counter() - started:.1f} s")
     return EXIT_OK
 
 

@@ -156,7 +156,10 @@ def substitute(markdown: str, ledger: dict[str, dict], where: str = "", plain: b
 
 
 def _escape_markdown(text: str) -> str:
-    return html.escape(text).replace("*", r"\*").replace("_", r"\_")
+    """A claim's text as literal Markdown: a dataset string can never become a link, image or markup."""
+    from .safety import escape_markdown
+
+    return escape_markdown(text)
 
 
 # --- formatting -------------------------------------------------------------------

@@ -30,8 +30,25 @@ def _param(value: str) -> tuple[str, str, object]:
     return section, name, parsed
 
 
+def _seconds(value: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds from 1 to 86400")
+    return seconds
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """A bad argument is one line on stderr (for a schedule's log and mail), exit code 2; --help has the rest."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="natoua", description="Build the report 'NATO–Ukraine Relations 2026' from data.")
+    p = _OneLineParser(prog="natoua", description="Build the report 'NATO–Ukraine Relations 2026' from data.")
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build an edition (HTML + PDF) and publish it under reports/<as_of>/")
@@ -49,6 +66,13 @@ def parser() -> argparse.ArgumentParser:
     wait.add_argument("--wait", dest="wait", action="store_true", default=True, help="wait for a running build (default)")
     wait.add_argument("--no-wait", dest="wait", action="store_false", help="exit with code 3 if another build is running")
     b.add_argument("--quiet", action="store_true", help="print only errors")
+    b.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS",
+                   help="fail a section whose cell runs longer than this (default: the notebook's "
+                        "metadata natoua.cell_timeout, else 300)")
+
+    pr = sub.add_parser("prune", help="delete old builds, keeping the N newest of each edition date (and any linked)")
+    pr.add_argument("--keep", type=_count, required=True, metavar="N", help="builds to keep per edition date (>= 1)")
+    pr.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder (default: reports/)")
 
     v = sub.add_parser("validate", help="validate the data package (file:row:column: message per problem)")
     v.add_argument("--data", type=Path, help="data folder (default: data/)")
@@ -96,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             return _build(args)
         if args.command == "preview":
             return _preview(args)
+        if args.command == "prune":
+            return _prune(args)
         if args.command == "briefs":
             from .briefs import run_briefs
 
@@ -107,6 +133,33 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: nothing published", file=sys.stderr)
         return 130
     return EXIT_BAD_INPUT
+
+
+def _count(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number >= 1")
+    return int(value)
+
+
+def _prune(args) -> int:
+    from . import publish
+    from .build import EXIT_BAD_INPUT, EXIT_LOCKED, BuildError
+
+    reports = Path(args.out)
+    if not reports.is_dir():
+        raise BuildError(f"--out {args.out}: not a folder", EXIT_BAD_INPUT)
+    try:
+        held = publish.lock(reports.resolve(), wait=False)
+    except publish.Locked as exc:
+        raise BuildError(f"another build is running (lock {exc}); try again later", EXIT_LOCKED) from None
+    try:
+        removed = publish.prune(reports.resolve(), args.keep)
+    finally:
+        held.release()
+    for p in removed:
+        print(f"removed {p}")
+    print(f"pruned {len(removed)} build(s); kept the {args.keep} newest of each edition date and every linked build")
+    return 0
 
 
 def _validate(args) -> int:
@@ -145,7 +198,7 @@ def _build(args) -> int:
         params.setdefault(section, {})[name] = value
     options = Options(as_of=args.as_of, sections=args.sections, jobs=args.jobs, pdf=args.pdf, out=args.out,
                       currency=args.currency.upper(), params=params, force=args.force, keep_going=args.keep_going,
-                      wait=args.wait, quiet=args.quiet)
+                      wait=args.wait, quiet=args.quiet, cell_timeout=args.cell_timeout)
     return build(options)
 
 

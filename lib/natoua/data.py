@@ -37,6 +37,8 @@ def _package(descriptor_path: str, mtime_ns: int) -> dict:
         return json.loads(Path(descriptor_path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{_rel(Path(descriptor_path))}:{exc.lineno}:-: not valid JSON: {exc.msg}") from None
+    except (RecursionError, UnicodeDecodeError):
+        raise DataError(f"{_rel(Path(descriptor_path))}:-:-: not valid JSON (nested too deeply or not UTF-8)") from None
 
 
 def package() -> dict:

@@ -23,7 +23,10 @@ from .data import RUN_LOG_ENV
 KERNEL_NAME = "python3"
 # Imported in each kernel as it starts, before a notebook is assigned to it.
 WARM_IMPORTS = "import natoua.warm"
-CELL_TIMEOUT = 600  # seconds; a cell running longer fails the section instead of hanging the schedule
+# Seconds a cell may run before its section fails (no real cell takes more than a few seconds; a schedule
+# must end). `--cell-timeout` sets it per build, notebook metadata `natoua.cell_timeout` per notebook.
+CELL_TIMEOUT = 300
+KERNEL_START_TIMEOUT = 60  # seconds for a kernel to answer its first request
 
 
 def quiet_imports() -> None:
@@ -41,6 +44,7 @@ class Job:
     parameters: dict
     output: Path
     export_title: str = ""  # when set, the worker also renders the executed notebook to .html and .pdf
+    timeout: int = CELL_TIMEOUT  # seconds per cell
 
 
 @dataclass
@@ -90,7 +94,8 @@ class WarmKernel:
     def __init__(self):
         import uuid
 
-        from jupyter_client.manager import KernelManager
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
 
         n = next(_COUNTER)
         self.reads = _socket_dir() / f"k{n}.reads.jsonl"
@@ -98,7 +103,9 @@ class WarmKernel:
         env[RUN_LOG_ENV] = str(self.reads)
         # IPC sockets: local only, no TCP ports, no plain-text network warning. Unix socket paths are
         # limited to about 100 bytes, hence the short private folder.
-        km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(_socket_dir() / f"k{n}"))
+        # An *async* manager: with a blocking one, nbclient waits for output with no timeout and never
+        # runs its dead-kernel check, so a kernel that dies or hangs hangs the build (issue 10).
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(_socket_dir() / f"k{n}"))
         zygote = _zygote()
         if zygote is not None:
             from .zygote import ForkProvisioner
@@ -107,15 +114,27 @@ class WarmKernel:
             provisioner.zygote = zygote
             provisioner.log_path = str(_socket_dir() / f"k{n}.log")
             km.provisioner = provisioner
-        km.start_kernel(env=env, cwd=str(paths.NOTEBOOKS),
-                        extra_arguments=[f"--IPKernelApp.exec_lines={WARM_IMPORTS!r}"])
+        run_sync(km.start_kernel)(env=env, cwd=str(paths.NOTEBOOKS),
+                                  extra_arguments=[f"--IPKernelApp.exec_lines={WARM_IMPORTS!r}"])
         self.km = km
 
     def shutdown(self) -> None:
+        """Kill the kernel (and its process group) now; a dead or hung kernel is no exception."""
+        from jupyter_core.utils import run_sync
+
         try:
-            self.km.shutdown_kernel(now=True)
+            run_sync(self.km.shutdown_kernel)(now=True)
         except Exception:
             pass
+        provisioner = getattr(self.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
+        if pid:  # belt and braces: nothing the kernel started may outlive it
+            import signal
+
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, OSError):
+                pass
 
 
 _WARM: WarmKernel | None = None
@@ -132,25 +151,35 @@ def run_job(job: Job) -> Result:
     """Execute one notebook on the warm kernel, starting the next warm kernel while it runs."""
     global _WARM
     quiet_imports()
+    import logging
+
     import papermill as pm
+
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)  # its "Kernel died..." repeats what the build prints
 
     job.output.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     kernel = _WARM or WarmKernel()
     _WARM = WarmKernel()
     error = None
+    seen: dict = {}  # the notebook being executed and the cell running, to report where a kernel died
+
+    def on_cell_execute(cell=None, cell_index=None, **_):
+        seen["cell_index"] = cell_index
+
     try:
         pm.execute_notebook(
             str(job.notebook), str(job.output), parameters=job.parameters, kernel_name=KERNEL_NAME,
             progress_bar=False, log_output=False, cwd=str(paths.NOTEBOOKS),
-            request_save_on_cell_execute=False, km=kernel.km, start_timeout=60, execution_timeout=CELL_TIMEOUT,
+            request_save_on_cell_execute=False, km=kernel.km, start_timeout=KERNEL_START_TIMEOUT,
+            execution_timeout=job.timeout, on_notebook_start=lambda notebook=None, **_: seen.update(nb=notebook),
+            on_cell_execute=on_cell_execute,
         )
     except pm.PapermillExecutionError as exc:
         error = {"cell": exc.exec_count, "cell_index": exc.cell_index, "ename": exc.ename,
                  "evalue": exc.evalue}
-    except Exception as exc:  # kernel died, notebook unreadable, ...
-        error = {"cell": None, "cell_index": None, "ename": type(exc).__name__, "evalue": str(exc),
-                 "trace": traceback.format_exc(limit=3)}
+    except Exception as exc:  # kernel died or timed out, notebook unreadable, ...
+        error = _kernel_failure(exc, job, seen)
     finally:
         kernel.shutdown()
     seconds = time.perf_counter() - started
@@ -167,6 +196,60 @@ def run_job(job: Job) -> Result:
     reads = read_log(kernel.reads)
     kernel.reads.unlink(missing_ok=True)
     return Result(job.section, error is None, seconds, job.output, reads, error)
+
+
+def _kernel_failure(exc: Exception, job: Job, seen: dict) -> dict:
+    """The error of a section whose kernel died or timed out, with the cell it was running; the partial
+    notebook is written to job.output with Papermill's error marker, like any failed section."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    if isinstance(exc, CellTimeoutError):
+        ename, evalue = "CellTimeoutError", f"timed out after {job.timeout} s (cell time limit)"
+    elif isinstance(exc, DeadKernelError) or "kernel died" in str(exc).lower():
+        ename, evalue = "DeadKernelError", "kernel died (the process running the notebook exited or crashed)"
+    else:
+        return {"cell": None, "cell_index": None, "ename": type(exc).__name__, "evalue": str(exc),
+                "trace": traceback.format_exc(limit=3)}
+    nb, index = seen.get("nb"), seen.get("cell_index")
+    error = {"cell": None, "cell_index": index, "ename": ename, "evalue": evalue}
+    if nb is None or index is None:
+        return error
+    import nbformat
+    import papermill as pm
+
+    cell = nb.cells[index]
+    error["cell"] = cell.get("execution_count") or None
+    cell.setdefault("outputs", []).append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[]))
+    try:
+        _truncate_outputs(nb)
+        pm.execute.raise_for_execution_errors(nb, str(job.output))  # writes the notebook with the marker
+    except pm.PapermillExecutionError as marked:
+        error["cell"] = marked.exec_count
+    except Exception:
+        pass
+    return error
+
+
+MAX_OUTPUT_CHARS = 200_000  # a runaway cell's text kept in the failed notebook
+
+
+def _truncate_outputs(nb) -> None:
+    """Keep at most MAX_OUTPUT_CHARS of text output per cell (a cell printing in a loop until its
+    time limit would otherwise leave a notebook of many megabytes in _failed/)."""
+    for cell in nb.cells:
+        kept, budget = [], MAX_OUTPUT_CHARS
+        for out in cell.get("outputs", []):
+            text = out.get("text")
+            if text is not None:
+                text = "".join(text) if isinstance(text, list) else str(text)
+                if budget <= 0:
+                    continue
+                if len(text) > budget:
+                    out["text"] = text[:budget] + "\n[... output cut: the cell printed more than the report keeps]\n"
+                budget -= len(text)
+            kept.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = kept
 
 
 def clean_stale_socket_dirs() -> None:

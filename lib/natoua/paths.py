@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
+# NATOUA_NOTEBOOKS_DIR lets the trust tests run scratch notebooks (a hung or crashing cell) without touching notebooks/.
+NOTEBOOKS = Path(os.environ["NATOUA_NOTEBOOKS_DIR"]).resolve() if os.environ.get("NATOUA_NOTEBOOKS_DIR") else ROOT / "notebooks"
 REPORTS = ROOT / "reports"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PACKAGE_SOURCE = Path(__file__).resolve().parent

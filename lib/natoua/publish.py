@@ -2,16 +2,19 @@
 
 Layout under reports/:
 
-    _editions/2026-03-31--20261127T101500-4242/   every published build, kept
+    _editions/2026-03-31--20261127T101500-4242/   every published build, kept until `natoua prune`
     2026-03-31 -> _editions/2026-03-31--...        the current build of that edition
-    latest -> 2026-03-31                            the edition with the newest as_of
+    latest -> 2026-03-31                            the full edition with the newest as_of
+    partial/2026-03-31 -> ../_editions/...          the newest partial build (--sections) of that date
+    partial/latest -> 2026-03-31                    the newest partial build
 
 A build writes into `_editions/.tmp-<run>/`, renames it to its final name, then
 switches the `<as_of>` link and the `latest` link, each with an atomic rename.
 Killing a build at any moment therefore leaves the previous edition and
-`latest` as they were; the next run removes staging folders and any build
-that was renamed but never linked. A rebuilt edition never overwrites the old
-one: the old build stays in `_editions/`.
+`latest` as they were; the next run removes staging folders and repairs a
+`latest` left behind by a crash between the two switches. Cleanup never
+deletes a build: old and rolled-back builds stay in `_editions/` until
+`natoua prune --keep N`. A partial build never becomes `<as_of>` or `latest`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ from filelock import FileLock, Timeout
 EDITIONS = "_editions"
 TMP_PREFIX = ".tmp-"
 LATEST = "latest"
+PARTIAL = "partial"
+
+
+class LayoutError(Exception):
+    """The reports folder holds something the build must not replace (a real folder where a link goes)."""
 
 
 class Locked(Exception):
@@ -59,59 +67,110 @@ def new_staging(reports: Path, run_id: str) -> Path:
 
 
 def clean_leftovers(reports: Path) -> list[Path]:
-    """Remove what killed builds left behind (call while holding the lock)."""
+    """Remove what killed builds left behind (call while holding the lock): staging folders, half-made
+    links, unlinked brief folders, scratch run folders and truncated cache files. Never a build."""
     removed: list[Path] = []
     store = reports / EDITIONS
-    if not store.exists():
-        return removed
-    linked = {current(reports, p.name) for p in reports.iterdir() if _is_date(p.name)}
-    for p in store.iterdir():
-        as_of = p.name.split("--")[0]
-        unlinked_newer = (
-            not p.name.startswith(TMP_PREFIX)
-            and p not in linked
-            and (current(reports, as_of) is None or p.name > current(reports, as_of).name)
-        )
-        if p.name.startswith(TMP_PREFIX) or unlinked_newer:
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
-    for build in store.iterdir():  # brief folders a killed `natoua briefs` left unlinked
-        if build.is_dir() and not build.name.startswith(TMP_PREFIX):
-            linked_briefs = (build / "briefs").resolve() if (build / "briefs").is_symlink() else None
-            for p in build.glob(".briefs-*"):
-                if p != linked_briefs:
-                    shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    if store.exists():
+        for p in store.iterdir():
+            if p.name.startswith(TMP_PREFIX):
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+        for build in store.iterdir():  # brief folders a killed `natoua briefs` left unlinked
+            if build.is_dir() and not build.name.startswith(TMP_PREFIX):
+                linked_briefs = (build / "briefs").resolve() if (build / "briefs").is_symlink() else None
+                for p in build.glob(".briefs-*"):
+                    if p != linked_briefs:
+                        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+                        removed.append(p)
+    for folder in (reports, reports / PARTIAL):
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if p.name.startswith(".link-") and p.is_symlink():
+                    p.unlink(missing_ok=True)
                     removed.append(p)
-    for p in reports.iterdir():
-        if p.name.startswith(".link-"):
+    runs = reports / ".cache" / "runs"  # scratch folders of failed or killed builds
+    if runs.is_dir():
+        for p in runs.iterdir():
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            removed.append(p)
+    sections = reports / ".cache" / "sections"  # a cache write cut short (disk full, killed)
+    if sections.is_dir():
+        for p in sections.glob("*/.*.tmp"):
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed
 
 
-def current(reports: Path, as_of: str) -> Path | None:
-    """The build the `<as_of>` link points at."""
-    link = reports / as_of
+def check_layout(reports: Path, as_of: str) -> None:
+    """The links a build will switch must be links (or absent): a real folder there is an operator's
+    file, which the build neither replaces nor half-publishes around."""
+    for link in (reports / LATEST, reports / as_of, reports / PARTIAL / LATEST, reports / PARTIAL / as_of):
+        if (link.exists() or link.is_symlink()) and not link.is_symlink():
+            raise LayoutError(f"{link} is a real {'folder' if link.is_dir() else 'file'}, not a link to an edition; "
+                              f"move it away (the build switches it atomically)")
+    partial = reports / PARTIAL
+    if partial.exists() and not partial.is_dir():
+        raise LayoutError(f"{partial} is not a folder; move it away")
+
+
+def repair_latest(reports: Path) -> bool:
+    """Point `latest` at the full edition with the newest as_of if a crash left it behind (or missing)."""
+    dates = editions(reports)
+    link = reports / LATEST
+    if not dates or (link.exists() and not link.is_symlink()):
+        return False
+    if link.is_symlink() and os.readlink(link) == dates[-1]:
+        return False
+    _switch_link(link, Path(dates[-1]))
+    return True
+
+
+def prune(reports: Path, keep: int) -> list[Path]:
+    """Delete all but the `keep` newest builds of each edition date; a build a link points to is never
+    deleted (call while holding the lock)."""
+    store = reports / EDITIONS
+    if not store.is_dir():
+        return []
+    linked = {p.resolve() for folder in (reports, reports / PARTIAL) if folder.is_dir()
+              for p in folder.iterdir() if p.is_symlink()}
+    by_date: dict[str, list[Path]] = {}
+    for p in store.iterdir():
+        if p.is_dir() and not p.name.startswith(TMP_PREFIX) and "--" in p.name:
+            by_date.setdefault(p.name.split("--")[0], []).append(p)
+    removed = []
+    for builds in by_date.values():
+        for p in sorted(builds, key=lambda b: b.name, reverse=True)[keep:]:
+            if p.resolve() not in linked:
+                shutil.rmtree(p)
+                removed.append(p)
+    return sorted(removed)
+
+
+def current(reports: Path, as_of: str, partial: bool = False) -> Path | None:
+    """The build the `<as_of>` link (or `partial/<as_of>`) points at."""
+    link = (reports / PARTIAL if partial else reports) / as_of
     if link.is_symlink() and link.resolve().is_dir():
         return link.resolve()
     return None
 
 
-def editions(reports: Path) -> list[str]:
-    """as_of dates of published editions, oldest first."""
-    if not reports.exists():
+def editions(reports: Path, partial: bool = False) -> list[str]:
+    """as_of dates of published editions (or partial builds), oldest first."""
+    folder = reports / PARTIAL if partial else reports
+    if not folder.is_dir():
         return []
-    return sorted(p.name for p in reports.iterdir() if _is_date(p.name) and current(reports, p.name))
+    return sorted(p.name for p in folder.iterdir() if _is_date(p.name) and current(reports, p.name, partial))
 
 
-def previous_edition(reports: Path, as_of: str) -> Path | None:
+def previous_edition(reports: Path, as_of: str, partial: bool = False) -> Path | None:
     """The edition this one is compared with: the current build of the same as_of if there is one,
-    else the newest edition with an earlier as_of."""
-    same = current(reports, as_of)
+    else the newest edition with an earlier as_of (partial builds are compared with partial builds)."""
+    same = current(reports, as_of, partial)
     if same is not None:
         return same
-    earlier = [d for d in editions(reports) if d < as_of]
-    return current(reports, earlier[-1]) if earlier else None
+    earlier = [d for d in editions(reports, partial) if d < as_of]
+    return current(reports, earlier[-1], partial) if earlier else None
 
 
 def _is_date(name: str) -> bool:
@@ -122,10 +181,17 @@ def _is_date(name: str) -> bool:
     return len(name) == 10
 
 
-def publish(staging: Path, reports: Path, as_of: str, run_id: str) -> Path:
-    """Give the staged build its final name, then switch `<as_of>` and `latest` to it."""
+def publish(staging: Path, reports: Path, as_of: str, run_id: str, partial: bool = False) -> Path:
+    """Give the staged build its final name, then switch `<as_of>` and `latest` to it (for a partial
+    build, `partial/<as_of>` and `partial/latest`)."""
+    check_layout(reports, as_of)
     final = reports / EDITIONS / f"{as_of}--{run_id}"
     os.replace(staging, final)
+    if partial:
+        (reports / PARTIAL).mkdir(exist_ok=True)
+        _switch_link(reports / PARTIAL / as_of, Path("..") / EDITIONS / final.name)
+        _switch_link(reports / PARTIAL / LATEST, Path(as_of))
+        return reports / PARTIAL / as_of
     _switch_link(reports / as_of, Path(EDITIONS) / final.name)
     _switch_link(reports / LATEST, Path(editions(reports)[-1]))
     return reports / as_of

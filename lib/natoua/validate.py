@@ -20,6 +20,21 @@ from . import paths
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 HTML_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]")
 THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+# C0 and C1 control characters other than tab and newline (NUL, ANSI escapes, ...): never data, never printed raw.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MAX_CELL = 128 * 1024  # characters in one CSV cell
+NON_FINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}
+
+
+def printable(text: str) -> str:
+    """Text with control characters shown as escapes (a terminal must never receive them raw)."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(text))
+
+
+def _control_problem(cell: str) -> str:
+    char = CONTROL.search(cell).group(0)
+    names = {"\x00": "NUL", "\x1b": "ESC, an ANSI escape sequence", "\r": "carriage return", "\x7f": "DEL"}
+    return f"contains control character U+{ord(char):04X} ({names.get(char, 'not text')}); remove it"
 
 
 @dataclass(frozen=True, order=True)
@@ -31,7 +46,7 @@ class Problem:
 
     def __str__(self) -> str:
         row = self.row if self.row is not None else "-"
-        return f"{self.file}:{row}:{self.column or '-'}: {self.message}"
+        return printable(f"{self.file}:{row}:{self.column or '-'}: {self.message}")
 
 
 def validate_package(data_dir: Path | None = None, cache_dir: Path | None = None) -> list[Problem]:
@@ -51,6 +66,8 @@ def validate_package(data_dir: Path | None = None, cache_dir: Path | None = None
         return [Problem(dp_name, None, None, f"not valid UTF-8: {exc.reason}")]
     except json.JSONDecodeError as exc:
         return [Problem(dp_name, exc.lineno, None, f"not valid JSON: {exc.msg} (column {exc.colno})")]
+    except RecursionError:
+        return [Problem(dp_name, None, None, "not valid: JSON nested too deeply")]
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
         return [Problem(dp_name, None, "resources", "descriptor must be an object with a list of resources")]
 
@@ -74,6 +91,7 @@ def validate_package(data_dir: Path | None = None, cache_dir: Path | None = None
     problems += (_frictionless_cached(descriptor, valid, base, cache_dir) if cache_dir
                  else _frictionless_problems(descriptor, valid, base))
     for res in valid:
+        problems += _number_rules(res, texts[res["name"]], base)
         problems += _text_rules(res, texts[res["name"]], base)
         problems += _precision_rules(res, texts[res["name"]], base)
     problems += _cross_table_rules(valid, texts, base)
@@ -110,6 +128,14 @@ def _check_resource_entry(res, index: int, base: Path, dp_name: str, seen: set[s
         return [Problem(dp_name, None, name, f"path {raw!r} is not a .csv file")]
     if not isinstance(res.get("schema"), dict) or not res["schema"].get("fields"):
         return [Problem(dp_name, None, name, "resource has no inline Table Schema with fields")]
+    fields = res["schema"]["fields"]
+    if not isinstance(fields, list):
+        return [Problem(dp_name, None, name, "schema.fields must be a list of field objects")]
+    for i, f in enumerate(fields):
+        if not isinstance(f, dict) or not isinstance(f.get("name"), str) or not f["name"]:
+            return [Problem(dp_name, None, name, f"schema.fields[{i}] must be an object with a name, not {json.dumps(f)[:60]}")]
+        if not isinstance(f.get("type", "string"), str) or not isinstance(f.get("constraints", {}), dict):
+            return [Problem(dp_name, None, name, f"schema.fields[{i}] ({f['name']}): type must be text and constraints an object")]
     if not target.is_file():
         return [Problem(_rel(target, base), None, None, f"file is missing (resource {name!r} in datapackage.json)")]
     return []
@@ -131,10 +157,35 @@ def _check_file(res: dict, base: Path) -> tuple[list[Problem], list[list[str]]]:
         line = data[: exc.start].count(b"\n") + 1
         bad = data[exc.start : exc.start + 1].hex()
         return [Problem(name, line, None, f"not valid UTF-8 (byte 0x{bad}); save the file as UTF-8")], []
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    # Frictionless raises the csv module's field limit on import; set it here too, so the size rule below
+    # does not depend on what was imported first.
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for row in reader:
+            rows.append(row)
+    except csv.Error as exc:
+        return [Problem(name, reader.line_num, None, f"cannot be read as CSV ({exc})")], []
+    for line, row in enumerate(rows, start=1):
+        for i, cell in enumerate(row):
+            if len(cell) > MAX_CELL:
+                column = rows[0][i] if line > 1 and i < len(rows[0]) else f"#{i + 1}"
+                return [Problem(name, line, printable(column), f"cell is larger than 128 KB ({len(cell):,} characters); "
+                                                               f"datasets hold short text")], []
     header = rows[0] if rows else []
     expected = [f.get("name") for f in res["schema"]["fields"]]
-    problems = []
+    problems = [Problem(name, 1, f"#{i + 1}", f"column name {_control_problem(label)}")
+                for i, label in enumerate(header) if CONTROL.search(label)]
+    if problems:
+        return problems, []
+    for line, row in enumerate(rows[1:], start=2):
+        for i, cell in enumerate(row):
+            if CONTROL.search(cell.replace("\r\n", "\n")):
+                column = header[i] if i < len(header) else f"#{i + 1}"
+                problems.append(Problem(name, line, column, _control_problem(cell.replace("\r\n", "\n"))))
+    if problems:
+        return problems, []
     for i, label in enumerate(header):
         if label not in expected:
             hint = f" (expected {expected[i]!r} here; renamed?)" if i < len(expected) and expected[i] not in header else ""
@@ -365,6 +416,24 @@ def _text_rules(res: dict, rows: list[list[str]], base: Path) -> list[Problem]:
             if HTML_MARKUP.search(cell):
                 tag = HTML_MARKUP.search(cell).group(0)
                 problems.append(Problem(file, line, header[i], f"text contains HTML markup ({tag!r}...); datasets hold plain text"))
+    return problems
+
+
+def _number_rules(res: dict, rows: list[list[str]], base: Path) -> list[Problem]:
+    """inf and nan parse as numbers but are not figures: rejected unless the field declares
+    `"nonFinite": true`."""
+    file = _rel(base / res["path"], base)
+    header = rows[0]
+    fields = {f["name"]: f for f in res["schema"]["fields"]}
+    problems = []
+    for i, col in enumerate(header):
+        field = fields.get(col, {})
+        if field.get("type") != "number" or field.get("nonFinite") is True:
+            continue
+        for line, row in enumerate(rows[1:], start=2):
+            if i < len(row) and row[i].strip().lower() in NON_FINITE:
+                problems.append(Problem(file, line, col, f"{row[i]!r} is not a finite number (a field must declare "
+                                                         f"\"nonFinite\": true to allow inf or nan)"))
     return problems
 
 
