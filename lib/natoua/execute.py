@@ -218,7 +218,9 @@ def _kernel_failure(exc: Exception, job: Job, seen: dict) -> dict:
     import papermill as pm
 
     cell = nb.cells[index]
-    error["cell"] = cell.get("execution_count") or None
+    if not cell.get("execution_count"):  # the kernel died before announcing the cell: its number in order
+        cell["execution_count"] = sum(c.get("cell_type") == "code" for c in nb.cells[: index + 1])
+    error["cell"] = cell["execution_count"]
     cell.setdefault("outputs", []).append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[]))
     try:
         _truncate_outputs(nb)
