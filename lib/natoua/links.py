@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 import re
 
+from .safety import safe_url
+
 SAFE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
 URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 WRAP_AFTER = re.compile(r"([/._?&=#-]+)")
@@ -47,7 +49,8 @@ def breakable(text: str) -> str:
 
 
 def is_web_url(url: str) -> bool:
-    return bool(re.fullmatch(r"https?://[^\s<>\"']+", str(url or "")))
+    """Whether an address may become a link: the one allow-list (http/https with a host) in natoua.safety."""
+    return safe_url(url) is not None and not re.search(r"[<>\"']", url)
 
 
 def url(address: str, css_class: str = "url") -> str:
