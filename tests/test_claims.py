@@ -78,3 +78,18 @@ def test_require_fails_the_cell_with_the_contradicting_rows():
     with pytest.raises(claims.ClaimError, match="Europe gave more than the United States") as err:
         claims.require(False, "Europe gave more than the United States", pd.DataFrame({"group": ["US"], "eur_bn": [115.4]}))
     assert "115.4" in str(err.value)
+
+
+def test_generated_html_names_claims_by_placeholder_and_links_them():
+    c = claims.claim("gen_total", 349.93, unit="EUR bn", datasets=["x"], fmt="€{:,.1f} bn", label="Aid allocated",
+                     display=False)
+    assert c.ref == "{{ gen_total }}" and c.label == "Aid allocated" and c.to_json()["label"] == "Aid allocated"
+    ledger = {"gen_total": c.to_json(), "odd": {"text": '<b>"x"</b>'}}
+    link = lambda name, text: f'<a href="#claim-{name}">{text}</a>'
+    markup = f'<p title="{c.ref}">Aid: {c.ref}; {{{{ odd }}}}</p>'
+    out = claims.substitute_html(markup, ledger, "section 1", link=link)
+    # in text: linked; inside a tag: the value alone, escaped for an attribute; dataset text never becomes markup
+    assert out == ('<p title="€349.9 bn">Aid: <a href="#claim-gen_total">€349.9 bn</a>; '
+                   '<a href="#claim-odd">&lt;b&gt;&quot;x&quot;&lt;/b&gt;</a></p>')
+    with pytest.raises(claims.ClaimError, match="section 1.*no_such"):
+        claims.substitute_html("<p>{{ no_such }}</p>", ledger, "section 1", link=link)

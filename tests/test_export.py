@@ -117,3 +117,19 @@ def test_pdf_with_external_image_fails_instead_of_fetching():
 
     with pytest.raises(FatalURLFetchingError):
         html_to_pdf('<html><body><img src="http://127.0.0.1:9/x.png"></body></html>')
+
+
+def test_generated_blocks_link_their_claims_like_markdown():
+    from natoua import blocks
+
+    c = claims.claim("blk_share", 0.92, unit="share", datasets=["support_tracker"], fmt="{:.0%}", display=False)
+    para = blocks.Block(f'<p class="generated">Europe gave {c.ref} of the aid.</p>', "paragraph")
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=c._repr_mimebundle_()),
+                    nbformat.v4.new_output("display_data", data=para._repr_mimebundle_())]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell]
+    nb.metadata["natoua"] = {"section": "01", "title": "Test"}
+    html, _ = ReportHTMLExporter().from_notebook_node(nb)
+    # (the page has no ledger row to point to, so the link keeps only its text; the built edition has the link)
+    assert "Europe gave 92% of the aid." in html and "{{" not in html

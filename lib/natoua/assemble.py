@@ -123,12 +123,12 @@ def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
     rows = sorted(ledger.values(), key=lambda c: (order.get(c.get("section"), 99), c["name"]))
     body = "".join(
         f'<tr id="{e(links.claim_anchor(c["name"]), quote=True)}">'
-        f"<td class=\"txt\"><code>{links.breakable(c['name'])}</code></td>"
+        f"<td class=\"txt\">{_ledger_name(c)}</td>"
         f"<td class=\"{'num' if _is_number(c.get('value')) else 'txt'}\">{_ledger_value(c)}</td>"
-        f"<td class=\"txt\">{e(c['unit'])}</td>"
+        f"<td class=\"txt\">{e(unit_parts(c['unit'])[0])}</td>"
         f"<td class=\"txt\">{', '.join(links.internal(links.dataset_anchor(d), links.breakable(d), 'ident') for d in c['datasets'])}</td>"
         f"<td class=\"txt\">{e(_short_label(c.get('section', '')))}</td>"
-        f"<td class=\"txt\">{e(c.get('check') or '')}</td>"
+        f"<td class=\"txt\">{_ledger_notes(c)}</td>"
         "</tr>"
         for c in rows
     )
@@ -142,16 +142,45 @@ def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
         "(Sources and methodology), which links to the publications its rows cite.</p>"
         '<div class="report-table compact"><table><caption><span class="table-number">Table K.1</span> '
         "Claim ledger: every figure in the prose</caption>"
-        '<colgroup><col style="width:27%"/><col style="width:17%"/><col style="width:11%"/><col style="width:19%"/>'
-        '<col style="width:4%"/><col style="width:22%"/></colgroup>'
-        '<thead><tr><th class="txt" scope="col">Name</th><th class="num" scope="col">Value</th>'
+        '<colgroup><col style="width:30%"/><col style="width:14%"/><col style="width:11%"/><col style="width:17%"/>'
+        '<col style="width:4%"/><col style="width:24%"/></colgroup>'
+        '<thead><tr><th class="txt" scope="col">Figure</th><th class="num" scope="col">Value</th>'
         '<th class="txt" scope="col">Unit</th><th class="txt" scope="col">Dataset(s)</th>'
-        '<th class="txt" scope="col"><abbr title="Section">§</abbr></th><th class="txt" scope="col">Check</th></tr></thead>'
+        '<th class="txt" scope="col"><abbr title="Section">§</abbr></th><th class="txt" scope="col">Check and notes</th></tr></thead>'
         f"<tbody>{body}</tbody></table>"
         '<p class="source">Source: the datasets named in each row; see '
         f'{links.internal(links.SOURCES_SECTION, "Sources and methodology")}.</p></div>'
         "</section>"
     )
+
+
+def unit_parts(unit: str) -> tuple[str, str]:
+    """(short unit, basis): 'USD bn, each year's allocations at ...' -> ('USD bn', "each year's allocations at ...").
+    The ledger's Unit column holds the short unit; the basis (a conversion rate, a definition) goes with the notes."""
+    unit = str(unit or "")
+    if len(unit) <= 24:
+        return unit, ""
+    match = re.match(r"^(.{1,24}?)(, | \(| at )(.*)$", unit)
+    if not match:
+        return unit, ""
+    short, sep, rest = match.groups()
+    if sep == " (" and rest.endswith(")") and rest.count("(") < rest.count(")"):
+        rest = rest[:-1]
+    return short, ("at " + rest if sep == " at " else rest)
+
+
+def _ledger_name(c: dict) -> str:
+    """The figure as a reader knows it (its label), with the name the prose and claims.json use."""
+    code = f"<code>{links.breakable(c['name'])}</code>"
+    label = c.get("label") or ""
+    return f'<span class="ledger-label">{html.escape(label)}</span><br/>{code}' if label else code
+
+
+def _ledger_notes(c: dict) -> str:
+    basis = unit_parts(c["unit"])[1]
+    notes = [html.escape(n) for n in (c.get("check") and f"Check: {c['check']}", basis and f"Unit: {basis}",
+                                      c.get("note")) if n]
+    return "<br/>".join(notes)
 
 
 def _is_number(value) -> bool:

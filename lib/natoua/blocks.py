@@ -1,6 +1,8 @@
 """Report blocks generated from code: paragraphs, lists, call-outs, key-figure panels.
 
-Everything here escapes its text, so a dataset string can never become markup.
+Everything here escapes its text, so a dataset string can never become markup. A number in generated text is
+a claim named by its placeholder (`claim.ref`, i.e. `{{ name }}`): the export puts in its value, linked to its
+row in the claim ledger, exactly as in a Markdown cell (an unknown name fails the export).
 Only outputs carrying one of the natoua MIME types reach the report; anything
 else a cell prints (a DataFrame repr, a warning) stays in the notebook.
 """
@@ -58,10 +60,11 @@ def callout(text: str, kind: str = "note", title: str = "") -> None:
 
 
 def key_figures(items) -> None:
-    """A panel of headline numbers: items are (value_text, label, note) or claims with labels."""
+    """A panel of headline numbers: items are (claim, label, note); the value shows linked to its ledger row.
+    Text (label, note, or a value given as text) may name claims as {{ name }} (`claim.ref`)."""
     cells = []
     for value, label, *rest in items:
-        text = getattr(value, "text", value)
+        text = getattr(value, "ref", value)
         note = f'<span class="kf-note">{html.escape(rest[0])}</span>' if rest and rest[0] else ""
         cells.append(
             f'<div class="kf"><span class="kf-value">{html.escape(str(text))}</span>'

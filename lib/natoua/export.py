@@ -43,7 +43,9 @@ class ReportPreprocessor(Preprocessor):
                 cell.outputs = [o for o in cell.outputs if _is_report_output(o)]
                 count = counters.setdefault(section, [0, 0])
                 for out in cell.outputs:
-                    out.data["text/html"] = _number(out.data["text/html"], section, count)
+                    # generated prose, stat cards and titles name claims as {{ name }}, linked like Markdown's
+                    markup = claims.substitute_html(out.data["text/html"], ledger, where, link=links.claim)
+                    out.data["text/html"] = _number(markup, section, count)
         return nb, resources
 
 
