@@ -24,13 +24,17 @@ ALLOWED = [
         r"\b(?:[Ss]ections?|[Ff]igures?|[Tt]ables?|[Aa]ppendix|§)\s*[A-Z]?\d+(?:\.\d+)?"
         r"(?:(?:,\s*|\s+and\s+|\s+to\s+|\s*[–-]\s*)[A-Z]?\d+(?:\.\d+)?)*")),
     ("appendix label", re.compile(r"\bA\d\b")),
+    ("quotation of others' words (the brief, a source)", re.compile(r"“[^”]*”")),
+    ("name holding a number", re.compile(r"\b(?:Article|Release) \d+\b|\b\d+-point plan\b")),
 ]
 
-#: Elements whose numbers are not prose: tables and figures cite their data; the ledger is the trace itself;
-#: contents and section numbers; identifiers, addresses and bibliographic entries.
+#: Elements whose numbers are not prose: tables, figures and dataset rows listed as a list (blocks.bullets with a
+#: source) cite their data; the ledger is the trace itself; contents and section numbers; identifiers, addresses,
+#: source lines and bibliographic entries.
 EXEMPT_SELECTORS = [
     "a.claim", "figure", ".report-table", "table", "style", "script", "nav.toc", ".secno", ".toc-no",
     "code", ".url", ".ref-url", ".ident", "ol.references", "#sec-key-figures", ".skip-link",
+    ".data-rows", ".source",  # dataset rows listed as they are (like a table) and the "Source:" lines citing data
 ]
 
 NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")

@@ -35,8 +35,9 @@ def paragraph(text: str) -> None:
     return _show(f'<p class="generated">{html.escape(text)}</p>', "paragraph")
 
 
-def bullets(items, title: str = "") -> None:
-    """A bulleted list of plain-text items (each may be (bold lead, rest))."""
+def bullets(items, title: str = "", source=None) -> None:
+    """A bulleted list of plain-text items (each may be (bold lead, rest)). With `source` (a frame with source_id,
+    or source ids) the items are rows of a dataset shown as they are, like a table: they get its "Source:" line."""
     lis = []
     for item in items:
         if isinstance(item, tuple):
@@ -45,7 +46,11 @@ def bullets(items, title: str = "") -> None:
         else:
             lis.append(f"<li>{html.escape(str(item))}</li>")
     head = f'<p class="list-title">{html.escape(title)}</p>' if title else ""
-    return _show(f'<div class="generated-list">{head}<ul>{"".join(lis)}</ul></div>', "bullets")
+    if source is None:
+        return _show(f'<div class="generated-list">{head}<ul>{"".join(lis)}</ul></div>', "bullets")
+    _, cited = links.source_line(source)
+    return _show(f'<div class="generated-list data-rows">{head}<ul>{"".join(lis)}</ul>'
+                 f'<p class="source">{cited}</p></div>', "bullets")
 
 
 def callout(text: str, kind: str = "note", title: str = "") -> None:

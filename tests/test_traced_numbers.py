@@ -1,0 +1,46 @@
+"""Every number traced: the built edition's text, read as a reader reads it (not the notebooks' source).
+
+Any number token a reader sees outside a claim link fails, except the explicit list in tests/reading.py:
+years, dates, section, figure and table numbers, quotations of others' words, and tables and figures
+themselves (which cite their data).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from natoua import paths
+from reading import untraced_numbers
+
+from conftest import cli_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built_html(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("reports")
+    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--no-pdf", "--jobs", "1", "--out", str(out)],
+                          capture_output=True, text=True, env=cli_env(), cwd=paths.ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (page,) = (out / "latest").glob("nato-ukraine-relations-*.html")
+    return page.read_text(encoding="utf-8")
+
+
+def test_the_reader_check_finds_what_it_should():
+    page = ('<section id="sec-07"><p>In 2024, <a class="claim" href="#claim-x">23</a> allies, on 12 July 2024 '
+            '(section 7, Figure 7.2), and 19 more; the brief counts “approximately 20 nations”.</p>'
+            '<figure><figcaption>31 allies</figcaption></figure><table><tr><td>4.3</td></tr></table></section>')
+    found = untraced_numbers(page)
+    assert [(u.token, u.where) for u in found] == [("19", "sec-07")]
+
+
+def test_no_number_in_the_built_text_is_outside_the_ledger(built_html):
+    found = untraced_numbers(built_html)
+    listing = "\n".join(f"{u.where}: {u.token!r} in “{u.context}”" for u in found[:60])
+    assert not found, f"{len(found)} numbers a reader sees are not claim links:\n{listing}"
