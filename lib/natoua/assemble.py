@@ -49,6 +49,7 @@ class Edition:
     changes_html: str = ""
     changes_title: str = ""
     degraded: list[str] = field(default_factory=list)
+    releases: list[dict] = field(default_factory=list)  # natoua.releases.Release.to_json(), one per dataset read
 
 
 def edition_date(as_of: str) -> date:
@@ -77,14 +78,23 @@ def _raw(markup: str, section: str | None = None, front: bool = False) -> nbform
 
 
 def title_page(ed: Edition) -> str:
+    """The cover. The edition date is the data cut-off, not a publication date: releases published after it may be
+    read (each is listed with its date in *About this edition*), so the cover never says "published"."""
     e = html.escape
     as_of = date.fromisoformat(ed.as_of)
-    published = edition_date(ed.as_of)
     currency = ed.params.get("currency", "EUR")
     banner = ""
     if ed.degraded:
         banner = (f'<p class="status-banner">Degraded edition: {len(ed.degraded)} section(s) failed to build '
                   f'({e(", ".join(ed.degraded))}). See the build status page before relying on this edition.</p>')
+    late = sorted({item.split(", ")[0] for r in ed.releases for item in r.get("after_cutoff", [])})
+    releases = ""
+    if ed.releases:
+        releases = ("<dt>Data releases</dt><dd>"
+                    + (f"Some releases read were published after the cut-off ({e(fmt.join(late))}); " if late else
+                       "Every release read was published by the cut-off; ")
+                    + f'each dataset\'s release and publication date are listed in '
+                      f'{links.internal(ABOUT_ANCHOR, "About this edition")}.</dd>')
     return (
         '<header class="title-page">'
         '<p class="kicker">Analytical report</p>'
@@ -93,15 +103,51 @@ def title_page(ed: Edition) -> str:
         '<div class="rule"></div>'
         f"{banner}"
         "<dl>"
-        f"<dt>Data as of</dt><dd>{e(fmt.day(as_of))}</dd>"
-        f"<dt>Edition</dt><dd>{e(season(as_of))} edition, published {e(fmt.day(published))}</dd>"
+        f"<dt>Edition date</dt><dd>{e(fmt.day(as_of))} ({e(season(as_of))} edition): the data cut-off. Events, "
+        "dated figures and years after it are excluded.</dd>"
         f"<dt>Currency</dt><dd>{e(currency)}</dd>"
-        f"<dt>Sections</dt><dd>{len([p for p in ed.parts if p.label])} numbered sections and appendices</dd>"
+        f"{releases}"
         "</dl>"
         '<p class="abstract">Every figure in this report is computed from a sourced dataset row; '
         "the sources, editions and coverage of each dataset are listed in the appendix. "
         "Where the data contradict the project brief, the report follows the data and says so.</p>"
         "</header>"
+    )
+
+
+ABOUT_ANCHOR = "sec-about"
+
+
+def about_edition(ed: Edition) -> str:
+    """The colophon: what the edition date means and the release of each dataset read, with its publication date."""
+    e = html.escape
+    cutoff = fmt.day(date.fromisoformat(ed.as_of))
+    rows = "".join(
+        "<tr>"
+        f'<td class="txt">{links.internal(links.dataset_anchor(r["dataset"]), links.breakable(r["dataset"]), "ident")}'
+        f'<br/>{e(r["title"])}</td>'
+        f'<td class="txt">{e(r["release"])}</td>'
+        f'<td class="txt">{e(r["published"])}</td>'
+        f'<td class="txt">{"after the cut-off" if r["after_cutoff"] else "by the cut-off"}</td>'
+        "</tr>"
+        for r in ed.releases
+    )
+    return (
+        f'<section class="report-section" id="{ABOUT_ANCHOR}">'
+        '<h1 class="section-title">About this edition</h1>'
+        f"<p>This is the {e(cutoff)} edition. Its date is the data cut-off: rows describing events, dated figures "
+        f"and years after {e(cutoff)} are excluded, and no exchange rate after it is used. It is not a publication "
+        "date: where the only release of a dataset in the data was published after the cut-off, the edition reads "
+        "that release, cut at the cut-off, and the table below says so. The PDF carries the rows each dataset "
+        "contributed (up to the cut-off) as attached files.</p>"
+        '<div class="report-table"><table><caption><span class="table-number">Table E.1</span> '
+        "The release of each dataset this edition read, and when it was published</caption>"
+        '<colgroup><col style="width:30%"/><col style="width:38%"/><col style="width:17%"/><col style="width:15%"/>'
+        "</colgroup>"
+        '<thead><tr><th class="txt" scope="col">Dataset</th><th class="txt" scope="col">Release</th>'
+        '<th class="txt" scope="col">Published</th><th class="txt" scope="col">Against the cut-off</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>"
+        "</section>"
     )
 
 
@@ -220,10 +266,12 @@ def status_page(ed: Edition) -> str:
 
 def assemble(ed: Edition) -> nbformat.NotebookNode:
     report = nbformat.v4.new_notebook()
-    report.metadata["natoua"] = {"title": natoua.TITLE, "as_of": ed.as_of, "claims": ed.ledger,
+    report.metadata["natoua"] = {"title": natoua.TITLE, "as_of": ed.as_of, "claims": ed.ledger, "releases": ed.releases,
                                  "params": ed.params, "title_page": True,
                                  "created": edition_date(ed.as_of).isoformat()}
     extra = [("", "Key figures: the claim ledger", "sec-key-figures")]
+    if ed.releases:
+        extra.append(("", "About this edition", ABOUT_ANCHOR))
     if ed.changes_html:
         extra.insert(0, ("", ed.changes_title or "What changed since the previous edition", "sec-changes"))
     if ed.degraded:
@@ -249,6 +297,8 @@ def assemble(ed: Edition) -> nbformat.NotebookNode:
     if ed.changes_html:
         cells.append(_raw(ed.changes_html))
     cells.append(_raw(key_figures_appendix(ed.ledger, ed.parts)))
+    if ed.releases:
+        cells.append(_raw(about_edition(ed)))
     report.cells = cells
     return report
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import assemble, changes, claims, data, paths
+from . import assemble, changes, claims, data, paths, releases
 
 log = logging.getLogger("natoua.build")
 
@@ -64,8 +64,10 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
     ledger = collect_ledger(parts)
     for part in parts:  # a title may name a computed value, e.g. the latest summit
         part.title = claims.substitute(part.title, ledger, f"section {part.section} title", plain=True)
+    read = sorted({name for entry in entries.values() if entry is not None for name in entry.reads})
     ed = assemble.Edition(as_of=options.as_of, params=options.common_parameters(), parts=parts, ledger=ledger,
-                          degraded=[p.section for p in parts if p.failed])
+                          degraded=[p.section for p in parts if p.failed],
+                          releases=[r.to_json() for r in releases.edition_releases(options.as_of, read)])
     current = changes.snapshot()
     (staging / "datasets.json").write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if previous is not None and (previous / "claims.json").exists():
@@ -85,7 +87,7 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
     log.info("wrote %s.html (%d bytes)", stem, len(html.encode("utf-8")))
     if options.pdf:
         t0 = time.perf_counter()
-        pdf = html_to_pdf(html, pdf_attachments(claims_json, entries))
+        pdf = html_to_pdf(html, pdf_attachments(claims_json, entries, options.as_of))
         timings["pdf"] = time.perf_counter() - t0
         (staging / f"{stem}.pdf").write_bytes(pdf)
         log.info("wrote %s.pdf (%d bytes)", stem, len(pdf))
@@ -112,6 +114,7 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
         "outputs": sorted(p.name for p in staging.iterdir() if p.is_file()) + ["build.log", "manifest.json"],
         "versions": _versions(),
         "degraded": [s.section for s in failed],
+        "releases": ed.releases,
     }
     from .build import section_parameters
 
@@ -122,15 +125,18 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
     return 0
 
 
-def pdf_attachments(claims_json: str, entries: dict) -> list[tuple[str, bytes, str]]:
-    """What the PDF carries: claims.json, every CSV the edition's sections read, and the package descriptor
-    (names as under data/), so a reader who has only the PDF can check every number."""
+def pdf_attachments(claims_json: str, entries: dict, as_of: str | None = None) -> list[tuple[str, bytes, str]]:
+    """What the PDF carries: claims.json, every CSV the edition's sections read (with `as_of`, only the rows the
+    edition read: none dated after the cut-off), and the package descriptor (names as under data/), so a reader who
+    has only the PDF can check every number."""
     read = sorted({name for entry in entries.values() if entry is not None for name in entry.reads})
     files = [("claims.json", claims_json.encode("utf-8"), "Every figure in the prose: value, unit, datasets, check")]
     base = paths.data_dir()
     for name in read:
         path = data.resource_path(data.resource(name))
-        files.append((str(path.relative_to(base)), path.read_bytes(), f"Dataset '{name}' as read by this edition"))
+        content = data.rows_as_read(name, as_of) if as_of else path.read_bytes()
+        files.append((str(path.relative_to(base)), content, f"Dataset '{name}' as read by this edition"
+                      + (f" (rows up to the cut-off, {as_of})" if as_of else "")))
     files.append(("datapackage.json", paths.datapackage().read_bytes(),
                   "The data package descriptor: schemas, units, sources and coverage of every dataset"))
     return files

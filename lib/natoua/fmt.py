@@ -117,3 +117,8 @@ def year_ranges(years) -> str:
         else:
             runs.append([y])
     return join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """(1, 'publisher') -> '1 publisher'; (4, 'publisher') -> '4 publishers'."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
