@@ -80,6 +80,32 @@ def untraced_numbers(html: str) -> list[Untraced]:
     return found
 
 
+#: Money not in the house style (fmt.money: '€90 bn', '$500 m', 'CAD 3.0 bn'): ISO code before a symbol currency,
+#: 'billion'/'million' spelled out after an amount, '$170B'.
+OFF_STYLE_MONEY = re.compile(r"\b(?:EUR|USD|GBP)\s?\d|[€$£]\s?\d[\d,.]*\s?(?:B|M|billion|million)\b"
+                             r"|\b(?:CAD|SEK|NOK)\s?\d[\d,.]*\s?(?:billion|million)\b")
+QUOTATION = re.compile(r"“[^”]*”")
+
+
+def visible_text(html: str, keep_tables: bool = True) -> list[tuple[str, str]]:
+    """(where, text) of each text node a reader sees (style, script and the embedded fonts left out)."""
+    soup = BeautifulSoup(html, "html.parser")
+    # the Sources list quotes what each publication reported, in its words ("up to EUR 3 billion")
+    for element in soup.select("style, script, title, ol.references" + ("" if keep_tables else ", table")):
+        element.decompose()
+    return [(_where(node), str(node)) for node in soup.find_all(string=True) if str(node).strip()]
+
+
+def off_style_money(html: str) -> list[str]:
+    """Amounts of money written outside the house style, in prose, lists, tables and captions (quotations of
+    others' words are kept verbatim and not counted)."""
+    found = []
+    for where, text in visible_text(html):
+        for match in OFF_STYLE_MONEY.finditer(QUOTATION.sub("", text)):
+            found.append(f"{where}: {match.group(0)!r} in “{' '.join(text.split())[:120]}”")
+    return found
+
+
 if __name__ == "__main__":
     from pathlib import Path
 
@@ -87,3 +113,5 @@ if __name__ == "__main__":
     for item in items:
         print(f"{item.where}\t{item.token}\t{item.context}")
     print(f"{len(items)} untraced number tokens", file=sys.stderr)
+    for line in off_style_money(Path(sys.argv[1]).read_text(encoding="utf-8")):
+        print("money:", line)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from natoua import paths
-from reading import untraced_numbers
+from reading import off_style_money, untraced_numbers
 
 from conftest import cli_env
 
@@ -44,3 +44,15 @@ def test_no_number_in_the_built_text_is_outside_the_ledger(built_html):
     found = untraced_numbers(built_html)
     listing = "\n".join(f"{u.where}: {u.token!r} in “{u.context}”" for u in found[:60])
     assert not found, f"{len(found)} numbers a reader sees are not claim links:\n{listing}"
+
+
+def test_money_reads_in_one_house_style(built_html):
+    found = off_style_money(built_html)
+    assert not found, "\n".join(found[:30])
+
+
+def test_money_check_finds_the_styles_the_house_does_not_use():
+    page = ("<p>EUR 90 billion, $170B, GBP 2.5 bn, CAD 3 billion and €3 bn; the brief says “$170B”.</p>"
+            "<table><tr><td>about USD 500 million</td></tr></table>")
+    assert [f.split(": ")[1].split(" in ")[0] for f in off_style_money(page)] == [
+        "'EUR 9'", "'$170B'", "'GBP 2'", "'CAD 3 billion'", "'USD 5'"]

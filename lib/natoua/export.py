@@ -15,7 +15,7 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import default
 
-from . import claims, links, mimes, paths
+from . import claims, links, mimes, paths, webfonts
 
 REPORT_MIMES = (mimes.FIGURE, mimes.TABLE, mimes.BLOCK)
 _FIG = re.compile(r'<span class="figure-number">Figure</span>')
@@ -95,7 +95,7 @@ class ReportHTMLExporter(HTMLExporter):
 
     def from_notebook_node(self, nb, resources=None, **kw):
         html, resources = super().from_notebook_node(nb, resources=resources, **kw)
-        return drop_dangling_links(html), resources
+        return webfonts.embed(name_heading_anchors(drop_dangling_links(html))), resources
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -125,6 +125,20 @@ class ReportPDFExporter(ReportHTMLExporter):
         html, resources = super().from_notebook_node(nb, resources=resources, **kw)
         resources["output_extension"] = ".pdf"
         return html_to_pdf(html), resources
+
+
+_ANCHOR = re.compile(r'(<h([1-6])[^>]*>)(.*?)<a class="anchor-link" href="#([^"]+)">¶</a>(</h\2>)', re.S)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def name_heading_anchors(html: str) -> str:
+    """nbconvert's "¶" after each heading gets an accessible name: 'Link to this section: <heading>'."""
+    def repl(m):
+        text = " ".join(_TAGS.sub("", m.group(3)).split())
+        return (f'{m.group(1)}{m.group(3)}<a class="anchor-link" href="#{m.group(4)}" '
+                f'aria-label="Link to this section: {text}">¶</a>{m.group(5)}')
+
+    return _ANCHOR.sub(repl, html)
 
 
 def drop_dangling_links(html: str) -> str:
@@ -182,6 +196,7 @@ def html_to_pdf(html: str, attachments: list[tuple[str, bytes, str]] = ()) -> by
     # WeasyPrint reports CSS it ignores as warnings; keep them out of the console and the PDF.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    html = webfonts.strip(html)  # the PDF embeds the project's font files itself
     when = document_date(html)
     fetcher = data_only_fetcher()
     font_config = FontConfiguration()
