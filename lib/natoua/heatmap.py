@@ -19,9 +19,10 @@ CMAP = "cividis"
 
 def draw(ax, frame: pd.DataFrame, *, fmt=lambda v: f"{v:.0%}", vmin: float | None = None,
          vmax: float | None = None, xlabel: str = "", ylabel: str = "", fontsize: float = 7.5,
-         missing: str = "–", highlight: tuple | None = None):
+         missing: str = "–", highlight: tuple | None = None, labels: pd.DataFrame | None = None):
     """Draw `frame` (numbers) on `ax` as a labelled heatmap; returns the image (for a colour bar).
-    `highlight` (row label, column label) outlines that cell (e.g. the default assumptions), if present."""
+    `labels` (same shape) gives each cell's text instead of `fmt(value)` (e.g. a claim as the report prints
+    it); `highlight` (row label, column label) outlines that cell (e.g. the default assumptions), if present."""
     values = frame.to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
     low = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
@@ -36,7 +37,8 @@ def draw(ax, frame: pd.DataFrame, *, fmt=lambda v: f"{v:.0%}", vmin: float | Non
             v = values[i, j]
             r, g, b = colours[i, j, :3]
             dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5  # relative luminance: white text on dark cells
-            ax.text(j, i, fmt(v) if np.isfinite(v) else missing, ha="center", va="center", fontsize=fontsize,
+            text = str(labels.iat[i, j]) if labels is not None else fmt(v) if np.isfinite(v) else missing
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
                     color="white" if dark and np.isfinite(v) else "#1A1A1A")
     if highlight is not None:
         rows, cols = [str(r) for r in frame.index], [str(c) for c in frame.columns]
