@@ -133,3 +133,12 @@ def test_generated_blocks_link_their_claims_like_markdown():
     html, _ = ReportHTMLExporter().from_notebook_node(nb)
     # (the page has no ledger row to point to, so the link keeps only its text; the built edition has the link)
     assert "Europe gave 92% of the aid." in html and "{{" not in html
+
+
+def test_quotes_in_one_house_style_across_inline_tags_but_never_in_markup_or_code():
+    from natoua.export import house_quotes
+
+    page = ('<p title="a">He said &quot;We agreed&quot; ("<a href="#x">x</a>"), and "b".</p><p>"Start"</p>'
+            '<code>"c"</code><style>a[x="y"]{}</style>')
+    assert house_quotes(page) == ('<p title="a">He said “We agreed” (“<a href="#x">x</a>”), and “b”.</p><p>“Start”</p>'
+                                  '<code>"c"</code><style>a[x="y"]{}</style>')

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from natoua import paths
-from reading import off_style_money, untraced_numbers
+from reading import off_style_money, untraced_numbers, visible_text
 
 from conftest import cli_env
 
@@ -56,3 +56,9 @@ def test_money_check_finds_the_styles_the_house_does_not_use():
             "<table><tr><td>about USD 500 million</td></tr></table>")
     assert [f.split(": ")[1].split(" in ")[0] for f in off_style_money(page)] == [
         "'EUR 9'", "'$170B'", "'GBP 2'", "'CAD 3 billion'", "'USD 5'"]
+
+
+def test_quotation_marks_read_in_one_house_style(built_html):
+    straight = [f"{where}: “{' '.join(text.split())[:100]}”" for where, text in visible_text(built_html)
+                if '"' in text]
+    assert not straight, "\n".join(straight[:20])
