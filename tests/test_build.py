@@ -79,7 +79,7 @@ def test_pdf_has_contents_footers_and_key_figures(edition):
     reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
     n = len(reader.pages)
     texts = [p.extract_text() or "" for p in reader.pages]
-    assert "Data as of 31 March 2026" in texts[0]
+    assert "Edition date 31 March 2026" in texts[0] and "published" not in texts[0].replace("published after", "")
     assert "Contents" in texts[1]
     assert f"Page 2 of {n}" in texts[1] and f"Page {n} of {n}" in texts[-1]
     claims = json.loads((edition / "claims.json").read_text())
