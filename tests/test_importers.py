@@ -109,6 +109,32 @@ def test_sipri_unavailable_is_not_zero_and_zero_is_zero():
     assert rows[("MKD", "2024")]["sipri_notes"] == "†77"
 
 
+def test_sipri_unavailable_cells_hold_three_dots_though_the_legend_says_spaced_dots():
+    """SIPRI's legend: '". ." = data unavailable'; the 2025 workbook writes '...' in every such cell (Iceland's share
+    of GDP among them) and never '. .'. Both mean unavailable."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(SIPRI_FILE, read_only=True, data_only=True)
+    try:
+        ws = wb[sipri.SHARE]
+        legend = " ".join(str(c.value) for row in ws.iter_rows(max_row=5) for c in row if isinstance(c.value, str))
+        iceland = next(row for row in ws.iter_rows(min_row=sipri.HEADER_ROW) if row[0].value == "Iceland")
+        cells = {c.value for c in iceland[sipri.FIRST_YEAR_COLUMN[sipri.SHARE] - 1:] if isinstance(c.value, str)}
+    finally:
+        wb.close()
+    assert '". ." = data unavailable' in legend
+    assert cells == {"..."}
+    rows = {(r["iso3"], r["year"]): r for r in _rows("military_expenditure_sipri")}
+    assert all(rows[("ISL", str(y))]["pct_gdp_flag"] == "unavailable" for y in range(2008, 2025))
+
+
+def test_sipri_values_are_rounded_once_as_sipri_displays_them():
+    # Türkiye 2015, current US$ m: the workbook stores 15668.749999999998 (15668.75 to 15 significant digits);
+    # SIPRI displays 15668.8. Rounding the binary float itself would give 15668.7.
+    rows = {(r["iso3"], r["year"]): r for r in _rows("military_expenditure_sipri")}
+    assert rows[("TUR", "2015")]["usd_m_current"] == "15668.8"
+
+
 def test_sipri_share_is_percent_and_constant_prices_name_their_base_year():
     rows = {(r["iso3"], r["year"]): r for r in _rows("military_expenditure_sipri")}
     assert 30 < float(rows[("UKR", "2024")]["pct_gdp"]) < 40  # SIPRI stores 0.3448...

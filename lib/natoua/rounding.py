@@ -24,3 +24,19 @@ def displayed(value: float, decimals: int, scale: int = 1) -> str:
     half away from zero, from its 15-significant-digit form: as the publisher's spreadsheet displays it."""
     number = exact(value) * scale
     return str(number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def significant(value, digits: int) -> str:
+    """`value` (a float, or exact text such as an ECB rate) at `digits` significant digits, rounded once, half away
+    from zero: the precision of the ECB's reference rates is 5 significant digits (1.0530, 0.85950, 138.03)."""
+    number = Decimal(value) if isinstance(value, (str, Decimal)) else exact(value)
+    if number == 0:
+        return "0"
+    exponent = number.adjusted() - digits + 1
+    return str(number.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP))
+
+
+def mean_significant(values, digits: int) -> str:
+    """The exact mean of decimal texts (no binary float in between), at `digits` significant digits, rounded once."""
+    values = [Decimal(v) for v in values]
+    return significant(sum(values) / len(values), digits)
