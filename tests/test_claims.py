@@ -93,3 +93,21 @@ def test_generated_html_names_claims_by_placeholder_and_links_them():
                    '<a href="#claim-odd">&lt;b&gt;&quot;x&quot;&lt;/b&gt;</a></p>')
     with pytest.raises(claims.ClaimError, match="section 1.*no_such"):
         claims.substitute_html("<p>{{ no_such }}</p>", ledger, "section 1", link=link)
+
+
+def test_ledger_rows_carry_a_label_or_the_words_around_the_figure_and_say_when_unprinted():
+    from natoua import assemble
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## Spending\n\nBy **2024**, {{ n_at_2 }} allies spent at least "
+                                              "{{ guide }} of GDP on defence, up from few.")]
+    ledger = {"n_at_2": {"name": "n_at_2", "text": "23", "value": 23, "unit": "allies", "datasets": ["x"], "section": "07"},
+              "guide": {"name": "guide", "text": "2%", "value": 2.0, "unit": "% of GDP", "datasets": ["x"], "section": "07",
+                        "label": "NATO's spending guideline"},
+              "spare": {"name": "spare", "text": "9", "value": 9, "unit": "allies", "datasets": ["x"], "section": "07"}}
+    part = assemble.Part(section="07", title="Spending", nb=nb)
+    assert assemble.claim_contexts(ledger, [part])["n_at_2"] == \
+        "Spending By 2024, … allies spent at least 2% of GDP"
+    page = assemble.key_figures_appendix(ledger, [part])
+    assert "NATO&#x27;s spending guideline" in page and "“Spending By 2024, … allies spent" in page
+    assert page.count("Not printed in this edition") == 1  # only `spare`

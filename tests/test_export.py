@@ -143,3 +143,25 @@ def test_quotes_in_one_house_style_across_inline_tags_but_never_in_markup_or_cod
             '<code>"c"</code><style>a[x="y"]{}</style>')
     assert house_quotes(page) == ('<p title="a">He said “We agreed” (“<a href="#x">x</a>”), and “b”.</p><p>“Start”</p>'
                                   '<code>"c"</code><style>a[x="y"]{}</style>')
+
+
+def test_html_embeds_the_project_fonts_subset_to_the_page_and_stays_self_contained():
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    from natoua import webfonts
+
+    page = "<html><head><title>t</title></head><body><p>Aid: €349.9 bn, Київ</p></body></html>"
+    embedded = webfonts.embed(page)
+    assert embedded == webfonts.embed(page)  # same page, same bytes
+    assert external_references(embedded) == []
+    faces = re.findall(r'font-family: "([^"]+)"; font-weight: (\d+); font-style: (\w+);.*?base64,([A-Za-z0-9+/=]+)',
+                       embedded)
+    assert {(f, w, s) for f, w, s, _ in faces} >= {("natoua Serif", "400", "normal"), ("natoua Sans", "700", "normal")}
+    serif = TTFont(io.BytesIO(base64.b64decode(next(d for f, w, s, d in faces if f == "natoua Serif" and w == "400"
+                                                     and s == "normal"))))
+    cmap = serif.getBestCmap()
+    assert ord("€") in cmap and ord("К") in cmap and ord("Ж") not in cmap  # only the page's characters
+    assert webfonts.strip(embedded) == page

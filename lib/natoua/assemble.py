@@ -161,12 +161,50 @@ def contents(ed: Edition, extra: list[tuple[str, str, str]]) -> str:
     return f'<nav class="toc" id="contents" aria-labelledby="contents-title"><h2 id="contents-title">Contents</h2><ol>{lis}</ol></nav>'
 
 
+_MD_MARKUP = re.compile(r"[#*`>]+|\[([^\]]*)\]\([^)]*\)|<[^>]+>")
+_WORDS_AROUND = 7
+
+
+def claim_contexts(ledger: dict[str, dict], parts: list[Part]) -> dict[str, str]:
+    """Where each claim is first used, in the reader's words: the few words of prose around its placeholder
+    (Markdown, generated blocks, figure and table titles), the figure itself shown as "…". A claim the report
+    never prints has no entry."""
+    from . import claims, mimes
+
+    def texts(part):
+        for cell in part.nb.cells if part.nb is not None else []:
+            if cell.cell_type == "markdown":
+                yield cell.source
+            elif cell.cell_type == "code":
+                for out in cell.get("outputs", []):
+                    data = out.get("data", {})
+                    if "text/html" in data and any(m in data for m in (mimes.BLOCK, mimes.FIGURE, mimes.TABLE)):
+                        yield html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r'<img[^>]*>', " ", data["text/html"])))
+
+    found: dict[str, str] = {}
+    for part in parts:
+        for text in texts(part):
+            text = " ".join(_MD_MARKUP.sub(lambda m: m.group(1) or ("" if m.group(0)[0] in "#*`>" else " "),
+                                           text).split())
+            for match in claims.PLACEHOLDER.finditer(text):
+                name = match.group(1)
+                if name in found or name not in ledger:
+                    continue
+                value = lambda m: ledger.get(m.group(1), {}).get("text", "…")  # noqa: E731
+                before = claims.PLACEHOLDER.sub(value, text[:match.start()]).split()[-_WORDS_AROUND:]
+                after = claims.PLACEHOLDER.sub(value, text[match.end():]).split()[:_WORDS_AROUND]
+                found[name] = " ".join(before + ["…"] + after)
+    return found
+
+
 def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
     """The claim ledger: one row per figure in the prose (each number there links to its row here); each
     row links to its datasets in the data dictionary, which link to the publications their rows cite."""
     e = html.escape
     order = {p.section: i for i, p in enumerate(parts)}
     rows = sorted(ledger.values(), key=lambda c: (order.get(c.get("section"), 99), c["name"]))
+    contexts = claim_contexts(ledger, parts)
+    rows = [dict(c, context=contexts.get(c["name"], "")) for c in rows]
     body = "".join(
         f'<tr id="{e(links.claim_anchor(c["name"]), quote=True)}">'
         f"<td class=\"txt\">{_ledger_name(c)}</td>"
@@ -216,16 +254,18 @@ def unit_parts(unit: str) -> tuple[str, str]:
 
 
 def _ledger_name(c: dict) -> str:
-    """The figure as a reader knows it (its label), with the name the prose and claims.json use."""
+    """The figure as a reader knows it: its label (given in the notebook), else the words around it in the text,
+    with the name the prose and claims.json use."""
     code = f"<code>{links.breakable(c['name'])}</code>"
-    label = c.get("label") or ""
+    label = c.get("label") or (f"“{c['context']}”" if c.get("context") else "")
     return f'<span class="ledger-label">{html.escape(label)}</span><br/>{code}' if label else code
 
 
 def _ledger_notes(c: dict) -> str:
     basis = unit_parts(c["unit"])[1]
+    unused = "" if c.get("context") else "Not printed in this edition's text (kept for the data and checks)."
     notes = [html.escape(n) for n in (c.get("check") and f"Check: {c['check']}", basis and f"Unit: {basis}",
-                                      c.get("note")) if n]
+                                      c.get("note"), unused) if n]
     return "<br/>".join(notes)
 
 

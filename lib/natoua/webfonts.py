@@ -1,7 +1,8 @@
 """The report's own fonts inside the HTML page: @font-face rules with WOFF2 data URLs, still one self-contained file.
 
-The faces are those the PDF uses (`templates/natoua/fonts/fonts.css`), each subset to the characters the page holds
-(the whole page's characters, a superset of its visible text), so the page carries only the glyphs it shows.
+The faces are the project's font files (`templates/natoua/fonts/`, which the PDF uses too), each subset to the
+characters the page holds (the whole page's characters, a superset of its visible text), so the page carries only
+the glyphs it shows.
 Subsetting is deterministic (no timestamps are rewritten), so the same page gives the same bytes.
 """
 
@@ -16,15 +17,24 @@ from . import paths
 
 FONTS = paths.TEMPLATES / "natoua" / "fonts"
 STYLE_ID = "natoua-webfonts"
-_RULE = re.compile(r'@font-face\s*\{\s*font-family:\s*"([^"]+)";\s*font-weight:\s*(\d+);\s*font-style:\s*(\w+);'
-                   r"\s*src:\s*url\(([^)]+)\);\s*\}")
+#: The faces the stylesheet names (report.css) and the files they come from (the PDF uses the same files).
+FACES = [
+    ("natoua Serif", "400", "normal", "NotoSerif-Regular.ttf"),
+    ("natoua Serif", "700", "normal", "NotoSerif-Bold.ttf"),
+    ("natoua Serif", "400", "italic", "NotoSerif-Italic.ttf"),
+    ("natoua Sans", "400", "normal", "NotoSans-Regular.ttf"),
+    ("natoua Sans", "700", "normal", "NotoSans-Bold.ttf"),
+    ("natoua Sans", "400", "italic", "NotoSans-Italic.ttf"),
+    ("natoua Mono", "400", "normal", "NotoSansMono-Regular.ttf"),
+    ("natoua Math", "400", "normal", "NotoSansMath-Regular.ttf"),
+]
 # Always kept, so text a reader types into a find box or that differs by a character still renders in the face.
 _BASE = "".join(chr(c) for c in range(0x20, 0x7F))
 
 
 def faces() -> list[tuple[str, str, str, str]]:
-    """(family, weight, style, file name) of every face in the project's font list."""
-    return _RULE.findall((FONTS / "fonts.css").read_text(encoding="utf-8"))
+    """(family, weight, style, file name) of every face the page embeds."""
+    return list(FACES)
 
 
 @lru_cache(maxsize=32)
