@@ -15,7 +15,7 @@ import pytest
 
 from natoua import paths
 from natoua.cli import main
-from natoua.importers import LayoutError, ecb, sha256, sipri, snapshot_meta, snapshot_problems
+from natoua.importers import ReleaseLayoutError, ecb, sha256, sipri, snapshot_meta, snapshot_problems
 
 DATA = paths.ROOT / "data"
 SIPRI_FILE, SIPRI_META = snapshot_meta("sipri", DATA)
@@ -111,14 +111,14 @@ def _rezip(src: Path, dst: Path, edit) -> Path:
 def test_missing_sheet_names_the_sheet(tmp_path):
     bad = _rezip(SIPRI_FILE, tmp_path / "bad.xlsx", lambda name, text: text.replace(
         'name="Share of GDP"', 'name="GDP share"') if name == "xl/workbook.xml" else text)
-    with pytest.raises(LayoutError, match=r"sheet 'Share of GDP' is missing"):
+    with pytest.raises(ReleaseLayoutError, match=r"sheet 'Share of GDP' is missing"):
         sipri.read(bad)
 
 
 def test_renamed_country_names_sheet_and_column(tmp_path):
     bad = _rezip(SIPRI_FILE, tmp_path / "bad.xlsx",
                  lambda name, text: text.replace("<t>Ukraine</t>", "<t>Ukraina</t>") if name == "xl/sharedStrings.xml" else text)
-    with pytest.raises(LayoutError) as err:
+    with pytest.raises(ReleaseLayoutError) as err:
         sipri.read(bad)
     message = str(err.value)
     assert "'Ukraine' (UKR) not found" in message and "sheet '" in message and "column A" in message
@@ -137,7 +137,7 @@ def test_text_in_a_number_cell_names_sheet_row_and_column(tmp_path):
         return new
 
     bad = _rezip(SIPRI_FILE, tmp_path / "bad.xlsx", edit)
-    with pytest.raises(LayoutError) as err:
+    with pytest.raises(ReleaseLayoutError) as err:
         sipri.read(bad)
     assert str(err.value) == ("bad.xlsx: sheet 'Current US$', row 146, column BZ: 'n/a' is neither a number nor "
                               "one of SIPRI's symbols ('. .', 'xxx')")
@@ -155,14 +155,14 @@ def test_moved_header_names_sheet_row_and_column(tmp_path):
         return text.replace(row, moved)
 
     bad = _rezip(SIPRI_FILE, tmp_path / "bad.xlsx", edit)
-    with pytest.raises(LayoutError, match=r"sheet 'Share of GDP', row 6, column A: expected the header 'Country'"):
+    with pytest.raises(ReleaseLayoutError, match=r"sheet 'Share of GDP', row 6, column A: expected the header 'Country'"):
         sipri.read(bad)
 
 
 def test_not_a_workbook_is_a_layout_error(tmp_path):
     bad = tmp_path / "bad.xlsx"
     bad.write_text("Country,2024\n")
-    with pytest.raises(LayoutError, match="not an .xlsx workbook"):
+    with pytest.raises(ReleaseLayoutError, match="not an .xlsx workbook"):
         sipri.read(bad)
 
 
@@ -187,14 +187,14 @@ def test_ecb_text_in_a_rate_names_row_and_column(tmp_path):
         return "\n".join(lines) + "\n"
 
     bad = _ecb_csv(tmp_path, edit)
-    with pytest.raises(LayoutError) as err:
+    with pytest.raises(ReleaseLayoutError) as err:
         ecb.read(bad)
     assert "row 4, column GBP: '0.83x' is not a positive rate" in str(err.value)
 
 
 def test_ecb_missing_currency_column_is_named(tmp_path):
     bad = _ecb_csv(tmp_path, lambda text: text.replace(",NOK,", ",NOKX,", 1))
-    with pytest.raises(LayoutError, match=r"row 1, column NOK: currency column 'NOK' is missing"):
+    with pytest.raises(ReleaseLayoutError, match=r"row 1, column NOK: currency column 'NOK' is missing"):
         ecb.read(bad)
 
 

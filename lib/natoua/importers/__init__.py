@@ -9,7 +9,7 @@ publisher (`sipri`, `ecb`) knows the file's layout and returns tidy rows; this m
     natoua import sipri PATH --write  # ... and write the dataset, the snapshot and its metadata
 
 Without PATH the committed snapshot is re-imported (`make data`). A file in another layout raises
-`LayoutError` naming sheet, row and column, and nothing is written.
+`ReleaseLayoutError` naming sheet, row and column, and nothing is written.
 """
 
 from __future__ import annotations
@@ -20,19 +20,19 @@ import io
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from .. import paths
+from ..files import write_atomic
 
 META_SUFFIX = ".meta.json"
 META_FIELDS = ("publisher", "title", "release", "published", "landing_url", "file_url", "file", "retrieved",
                "retrieved_how", "sha256", "terms_of_use", "source_id", "importer", "datasets")
 
 
-class LayoutError(Exception):
+class ReleaseLayoutError(Exception):
     """The release file is not in the layout the importer knows. The message names sheet, row and column."""
 
     def __init__(self, file: str, message: str, sheet: str | None = None, row: int | None = None,
@@ -79,7 +79,7 @@ def snapshot_meta(publisher: str, data_dir: Path | None = None) -> tuple[Path, d
     folder = raw_dir(data_dir) / publisher
     metas = sorted(folder.glob("*" + META_SUFFIX))
     if len(metas) != 1:
-        raise LayoutError(str(folder), f"expected one snapshot metadata file (*{META_SUFFIX}), found {len(metas)}")
+        raise ReleaseLayoutError(str(folder), f"expected one snapshot metadata file (*{META_SUFFIX}), found {len(metas)}")
     meta = json.loads(metas[0].read_text(encoding="utf-8"))
     return folder / meta["file"], meta
 
@@ -146,7 +146,7 @@ def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Pat
     committed, meta = snapshot_meta(publisher, base)
     path = Path(path) if path else committed
     if not path.is_file():
-        raise LayoutError(str(path), "file not found")
+        raise ReleaseLayoutError(str(path), "file not found")
     tidy = module.read(path, meta)
     target = base / f"{tidy.dataset}.csv"
     new_bytes = tidy.csv_bytes()
@@ -165,7 +165,7 @@ def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Pat
         return 0
     if not same_file:
         _replace_snapshot(publisher, path, committed, meta, tidy, base, file_url)
-    _atomic_write(target, new_bytes)
+    write_atomic(target, new_bytes)
     out(f"  wrote {target.relative_to(base.parent) if target.is_relative_to(base.parent) else target}")
     return 0
 
@@ -186,7 +186,7 @@ def _replace_snapshot(publisher, path: Path, committed: Path, meta: dict, tidy: 
     if committed.name != path.name:
         committed.unlink(missing_ok=True)
         (folder / (committed.name + META_SUFFIX)).unlink(missing_ok=True)
-    _atomic_write(folder / (path.name + META_SUFFIX),
+    write_atomic(folder / (path.name + META_SUFFIX),
                   (json.dumps({k: new_meta.get(k) for k in META_FIELDS}, indent=2, ensure_ascii=False) + "\n").encode())
     add_source(new_meta, base)
 
@@ -211,15 +211,7 @@ def add_source(meta: dict, base: Path) -> None:
     buf = io.StringIO()
     csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="ignore").writerow(row)
     text = sources.read_text(encoding="utf-8")
-    _atomic_write(sources, (text + ("" if text.endswith("\n") else "\n") + buf.getvalue()).encode("utf-8"))
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
+    write_atomic(sources, (text + ("" if text.endswith("\n") else "\n") + buf.getvalue()).encode("utf-8"))
 
 
 # --- validation: the snapshots are what their metadata say ----------------------------------------

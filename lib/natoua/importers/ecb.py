@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from statistics import fmean
 
-from . import LayoutError, Tidy
+from . import ReleaseLayoutError, Tidy
 
 DATASET = "exchange_rates"
 CSV_NAME = "eurofxref-hist.csv"
@@ -45,12 +45,12 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header or header[0].strip() != "Date":
-        raise LayoutError(name, f"expected the header to start with 'Date', found {header[:1] if header else 'nothing'}",
+        raise ReleaseLayoutError(name, f"expected the header to start with 'Date', found {header[:1] if header else 'nothing'}",
                           None, 1, "Date")
     index = {h.strip(): i for i, h in enumerate(header)}
     for cur in CURRENCIES:
         if cur not in index:
-            raise LayoutError(name, f"currency column {cur!r} is missing from the header", None, 1, cur)
+            raise ReleaseLayoutError(name, f"currency column {cur!r} is missing from the header", None, 1, cur)
     series: dict[str, list[tuple[date, str]]] = {c: [] for c in CURRENCIES}
     last_date = None
     for line, row in enumerate(reader, start=2):
@@ -59,7 +59,7 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
         try:
             day = date.fromisoformat(row[0].strip())
         except ValueError:
-            raise LayoutError(name, f"{row[0]!r} is not a date (YYYY-MM-DD)", None, line, "Date") from None
+            raise ReleaseLayoutError(name, f"{row[0]!r} is not a date (YYYY-MM-DD)", None, line, "Date") from None
         last_date = max(last_date or day, day)
         for cur in CURRENCIES:
             cell = row[index[cur]].strip() if index[cur] < len(row) else ""
@@ -69,10 +69,10 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
                 if float(cell) <= 0:
                     raise ValueError
             except ValueError:
-                raise LayoutError(name, f"{cell!r} is not a positive rate", None, line, cur) from None
+                raise ReleaseLayoutError(name, f"{cell!r} is not a positive rate", None, line, cur) from None
             series[cur].append((day, cell))
     if last_date is None:
-        raise LayoutError(name, "no rates in the file", None, 2, "Date")
+        raise ReleaseLayoutError(name, "no rates in the file", None, 2, "Date")
 
     source_id = f"ecb-eurofxref-{last_date.isoformat()}"
     rows = []
@@ -108,11 +108,11 @@ def _csv_text(path: Path, name: str) -> str:
             with zipfile.ZipFile(path) as zf:
                 members = [m for m in zf.namelist() if m.endswith(".csv")]
                 if CSV_NAME not in members:
-                    raise LayoutError(name, f"the zip holds no {CSV_NAME} (found: {', '.join(zf.namelist()) or 'nothing'})")
+                    raise ReleaseLayoutError(name, f"the zip holds no {CSV_NAME} (found: {', '.join(zf.namelist()) or 'nothing'})")
                 data = zf.read(CSV_NAME)
         except zipfile.BadZipFile as exc:
-            raise LayoutError(name, f"not a valid zip file ({exc})") from None
+            raise ReleaseLayoutError(name, f"not a valid zip file ({exc})") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LayoutError(name, f"not UTF-8 text (byte {exc.start})") from None
+        raise ReleaseLayoutError(name, f"not UTF-8 text (byte {exc.start})") from None
