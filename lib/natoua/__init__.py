@@ -25,7 +25,7 @@ Modules, one concern each:
   publish   atomic publishing of editions and briefs, and the build lock
   build     `natoua build`: run the sections, write the edition, publish it
   briefs    per-ally briefs from one parameterised notebook
-  export    nbconvert exporters: self-contained HTML and WeasyPrint PDF
+  export    nbconvert exporters: self-contained HTML and PDF; typst_pdf: the PDF, typeset by Typst
   preview   the live preview server (`natoua preview`); labview: prose with its values in JupyterLab
   cli       the `natoua` command
 """

@@ -161,7 +161,7 @@ def environment_versions() -> dict:
 
     out = {"python": platform.python_version(), "natoua": __version__}
     for pkg in ("pandas", "numpy", "matplotlib", "papermill", "nbconvert", "nbclient", "ipykernel",
-                "weasyprint", "frictionless"):
+                "typst", "frictionless"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:

@@ -111,6 +111,6 @@ def _preload_exporters() -> None:
     (the main process is otherwise idle then; these imports take a few seconds)."""
     import nbconvert.exporters  # noqa: F401
     import pandas  # noqa: F401
-    import weasyprint  # noqa: F401
+    import typst  # noqa: F401
 
     from . import changes, edition, export  # noqa: F401

@@ -8,7 +8,8 @@ The dataset keeps (currencies: see DAILY and CURRENCIES below):
 - `daily`: every reference rate from DAILY_FROM on, exactly as the ECB printed it;
 - `annual_average`: the mean of a calendar year's daily rates, for complete years from
   AVERAGE_FROM on (dated on the year's last rate date, the day the average became known),
-  rounded to 6 significant digits (the ECB's own rates carry 5).
+  computed exactly from the printed rates and rounded once to 5 significant digits, the precision of the ECB's
+  own rates (USD 2022: 1.0530, not 1.05305 rounded again to 1.0531 when shown).
 Averages over part of a year (to a report's cut-off) are computed by natoua.fx from the daily rows.
 """
 
@@ -19,9 +20,9 @@ import io
 import zipfile
 from datetime import date
 from pathlib import Path
-from statistics import fmean
 
-from . import ReleaseLayoutError, Tidy
+from . import LayoutError, Tidy, guard
+from ..rounding import mean_significant
 
 DATASET = "exchange_rates"
 CSV_NAME = "eurofxref-hist.csv"
@@ -33,24 +34,29 @@ DAILY = ["CAD", "GBP", "ISK", "NOK", "SEK", "USD"]
 CURRENCIES = sorted(DAILY + ["AUD", "CHF", "CZK", "DKK", "JPY", "PLN"])
 DAILY_FROM = date(2022, 1, 1)  # the report's period: Russia's full-scale invasion onwards
 AVERAGE_FROM = 2014  # annual averages from the first year of the report's spending series
+RATE_DIGITS = 5  # significant digits of the ECB's reference rates, and of the averages kept here
 
 COLUMNS = ["currency", "kind", "date", "year", "rate", "days", "source_id"]
 KEYS = ["currency", "kind", "date"]
 VALUE_COLUMNS = ["rate", "days"]
 
 
+EXPECTS_ZIP = False  # the ECB's zip, or the CSV inside it
+
+
 def read(path: Path, meta: dict | None = None) -> Tidy:
     name = Path(path).name
+    guard.check(Path(path), expect_zip=EXPECTS_ZIP)
     text = _csv_text(Path(path), name)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header or header[0].strip() != "Date":
-        raise ReleaseLayoutError(name, f"expected the header to start with 'Date', found {header[:1] if header else 'nothing'}",
+        raise LayoutError(name, f"expected the header to start with 'Date', found {header[:1] if header else 'nothing'}",
                           None, 1, "Date")
     index = {h.strip(): i for i, h in enumerate(header)}
     for cur in CURRENCIES:
         if cur not in index:
-            raise ReleaseLayoutError(name, f"currency column {cur!r} is missing from the header", None, 1, cur)
+            raise LayoutError(name, f"currency column {cur!r} is missing from the header", None, 1, cur)
     series: dict[str, list[tuple[date, str]]] = {c: [] for c in CURRENCIES}
     last_date = None
     for line, row in enumerate(reader, start=2):
@@ -59,7 +65,7 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
         try:
             day = date.fromisoformat(row[0].strip())
         except ValueError:
-            raise ReleaseLayoutError(name, f"{row[0]!r} is not a date (YYYY-MM-DD)", None, line, "Date") from None
+            raise LayoutError(name, f"{row[0]!r} is not a date (YYYY-MM-DD)", None, line, "Date") from None
         last_date = max(last_date or day, day)
         for cur in CURRENCIES:
             cell = row[index[cur]].strip() if index[cur] < len(row) else ""
@@ -69,10 +75,10 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
                 if float(cell) <= 0:
                     raise ValueError
             except ValueError:
-                raise ReleaseLayoutError(name, f"{cell!r} is not a positive rate", None, line, cur) from None
+                raise LayoutError(name, f"{cell!r} is not a positive rate", None, line, cur) from None
             series[cur].append((day, cell))
     if last_date is None:
-        raise ReleaseLayoutError(name, "no rates in the file", None, 2, "Date")
+        raise LayoutError(name, "no rates in the file", None, 2, "Date")
 
     source_id = f"ecb-eurofxref-{last_date.isoformat()}"
     rows = []
@@ -87,8 +93,8 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
         for year, pts in sorted(by_year.items()):
             if year < AVERAGE_FROM or year >= last_date.year:  # only complete years
                 continue
-            mean = fmean(float(c) for _, c in pts)
-            rows.append([cur, "annual_average", pts[-1][0].isoformat(), str(year), f"{mean:.6g}", str(len(pts)),
+            mean = mean_significant([c for _, c in pts], RATE_DIGITS)
+            rows.append([cur, "annual_average", pts[-1][0].isoformat(), str(year), _plain(mean), str(len(pts)),
                          source_id])
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     release = f"daily rates to {last_date.isoformat()}"
@@ -108,11 +114,11 @@ def _csv_text(path: Path, name: str) -> str:
             with zipfile.ZipFile(path) as zf:
                 members = [m for m in zf.namelist() if m.endswith(".csv")]
                 if CSV_NAME not in members:
-                    raise ReleaseLayoutError(name, f"the zip holds no {CSV_NAME} (found: {', '.join(zf.namelist()) or 'nothing'})")
+                    raise LayoutError(name, f"the zip holds no {CSV_NAME} (found: {', '.join(zf.namelist()) or 'nothing'})")
                 data = zf.read(CSV_NAME)
         except zipfile.BadZipFile as exc:
-            raise ReleaseLayoutError(name, f"not a valid zip file ({exc})") from None
+            raise LayoutError(name, f"not a valid zip file ({exc})") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ReleaseLayoutError(name, f"not UTF-8 text (byte {exc.start})") from None
+        raise LayoutError(name, f"not UTF-8 text (byte {exc.start})") from None

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 import zipfile
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from . import ReleaseLayoutError, Tidy
+from . import LayoutError, Tidy, guard
+from ..rounding import displayed
 
 DATASET = "military_expenditure_sipri"
 FIRST_YEAR = 2008  # the report's window; SIPRI's series start in 1949
@@ -56,20 +56,21 @@ VALUE_COLUMNS = ["pct_gdp", "pct_gdp_flag", "usd_m_current", "usd_m_current_flag
 
 
 def read(path: Path, meta: dict | None = None) -> Tidy:
-    """The tidy dataset from one SIPRI workbook; ReleaseLayoutError if the layout is not SIPRI's."""
+    """The tidy dataset from one SIPRI workbook; LayoutError if the layout is not SIPRI's."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     name = Path(path).name
+    guard.check(Path(path))
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise ReleaseLayoutError(name, f"not an .xlsx workbook SIPRI publishes ({type(exc).__name__}: {exc})") from None
+        raise LayoutError(name, f"not an .xlsx workbook SIPRI publishes ({type(exc).__name__}: {exc})") from None
     try:
         constant_sheet = next((s for s in wb.sheetnames if CONSTANT.match(s)), None)
         for sheet in (SHARE, CURRENT, constant_sheet or "Constant (YYYY) US$"):
             if sheet not in wb.sheetnames:
-                raise ReleaseLayoutError(name, f"sheet {sheet!r} is missing (sheets: {', '.join(wb.sheetnames)})")
+                raise LayoutError(name, f"sheet {sheet!r} is missing (sheets: {', '.join(wb.sheetnames)})")
         base_year = int(CONSTANT.match(constant_sheet).group(1))
         share, last_year = _sheet(wb[SHARE], name, SHARE, "share")
         current, _ = _sheet(wb[CURRENT], name, CURRENT, "usd")
@@ -108,7 +109,7 @@ def _sheet(ws, file: str, sheet: str, measure: str, kind: str | None = None):
         if isinstance(first, str) and first.strip() in COUNTRIES.values():
             by_name.setdefault(first.strip(), (r, cells))
     if header is None:
-        raise ReleaseLayoutError(file, f"no header row (expected 'Country' in A{HEADER_ROW})", sheet, HEADER_ROW, "A")
+        raise LayoutError(file, f"no header row (expected 'Country' in A{HEADER_ROW})", sheet, HEADER_ROW, "A")
     years = {}
     for i, cell in enumerate(header[first_col - 1:], start=first_col):
         if cell.value in (None, ""):
@@ -116,12 +117,12 @@ def _sheet(ws, file: str, sheet: str, measure: str, kind: str | None = None):
         years[_year(cell.value, file, sheet, i)] = i
     last_year = max(years)
     if FIRST_YEAR not in years or sorted(years) != list(range(min(years), last_year + 1)):
-        raise ReleaseLayoutError(file, f"year columns are not consecutive from {min(years)} to {last_year}",
+        raise LayoutError(file, f"year columns are not consecutive from {min(years)} to {last_year}",
                           sheet, HEADER_ROW, None)
     out = {}
     for iso3, sipri_name in COUNTRIES.items():
         if sipri_name not in by_name:
-            raise ReleaseLayoutError(file, f"country {sipri_name!r} ({iso3}) not found in column A below the header "
+            raise LayoutError(file, f"country {sipri_name!r} ({iso3}) not found in column A below the header "
                                     "(renamed or removed?)", sheet, None, "A")
         r, cells = by_name[sipri_name]
         notes_idx = ord(notes_col) - ord("A")
@@ -140,14 +141,14 @@ def _check_header(header, file, sheet, notes_col, first_col) -> None:
 
     first = header[0].value if header else None
     if not (isinstance(first, str) and first.strip() == "Country"):
-        raise ReleaseLayoutError(file, f"expected the header 'Country', found {first!r} (header moved?)", sheet, HEADER_ROW, "A")
+        raise LayoutError(file, f"expected the header 'Country', found {first!r} (header moved?)", sheet, HEADER_ROW, "A")
     idx = ord(notes_col) - ord("A")
     notes = header[idx].value if len(header) > idx else None
     if not (isinstance(notes, str) and notes.strip() == "Notes"):
-        raise ReleaseLayoutError(file, f"expected the header 'Notes', found {notes!r}", sheet, HEADER_ROW, notes_col)
+        raise LayoutError(file, f"expected the header 'Notes', found {notes!r}", sheet, HEADER_ROW, notes_col)
     year = header[first_col - 1].value if len(header) >= first_col else None
     if not isinstance(year, int):
-        raise ReleaseLayoutError(file, f"expected the first year (1949), found {year!r}", sheet, HEADER_ROW,
+        raise LayoutError(file, f"expected the first year (1949), found {year!r}", sheet, HEADER_ROW,
                           get_column_letter(first_col))
 
 
@@ -156,7 +157,7 @@ def _year(value, file, sheet, col) -> int:
 
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
         return int(value)
-    raise ReleaseLayoutError(file, f"expected a year in the header, found {value!r}", sheet, HEADER_ROW, get_column_letter(col))
+    raise LayoutError(file, f"expected a year in the header, found {value!r}", sheet, HEADER_ROW, get_column_letter(col))
 
 
 def _value(cell, file, sheet, row, col, measure) -> tuple[str, str]:
@@ -170,10 +171,10 @@ def _value(cell, file, sheet, row, col, measure) -> tuple[str, str]:
             return "", "unavailable"
         if text == NOT_INDEPENDENT:
             return "", "not_independent"
-        raise ReleaseLayoutError(file, f"{value!r} is neither a number nor one of SIPRI's symbols ('. .', 'xxx')",
+        raise LayoutError(file, f"{value!r} is neither a number nor one of SIPRI's symbols ('. .', 'xxx')",
                           sheet, row, get_column_letter(col))
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ReleaseLayoutError(file, f"empty or non-numeric cell ({value!r}); SIPRI marks missing data '. .'",
+        raise LayoutError(file, f"empty or non-numeric cell ({value!r}); SIPRI marks missing data '. .'",
                           sheet, row, get_column_letter(col))
     colour = _font_rgb(cell)
     if colour.endswith(BLUE):
@@ -183,13 +184,13 @@ def _value(cell, file, sheet, row, col, measure) -> tuple[str, str]:
     elif colour.endswith(BLACK) or colour == "":
         flag = ""
     else:
-        raise ReleaseLayoutError(file, f"font colour {colour!r} is neither SIPRI's blue (estimate), red (uncertain) nor black",
+        raise LayoutError(file, f"font colour {colour!r} is neither SIPRI's blue (estimate), red (uncertain) nor black",
                           sheet, row, get_column_letter(col))
-    number = Decimal(repr(float(value)))
-    if measure == "share":  # SIPRI stores a fraction (0.0415 = 4.15%); the dataset holds percent
-        text = str((number * 100).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+    # Rounded once, from the float's 15 significant digits, as SIPRI's spreadsheet displays it (natoua.rounding).
+    if measure == "share":  # SIPRI stores a fraction (0.0415 = 4.15%); the dataset holds percent, 4 decimals
+        text = displayed(value, 4, scale=100)
     else:  # US$ m; SIPRI displays one decimal
-        text = str(number.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+        text = displayed(value, 1)
     return text, flag
 
 
