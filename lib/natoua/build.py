@@ -476,7 +476,7 @@ def _preload_exporters() -> None:
     (the main process is otherwise idle then; these imports take a few seconds)."""
     import nbconvert.exporters  # noqa: F401
     import pandas  # noqa: F401
-    import weasyprint  # noqa: F401
+    import typst  # noqa: F401
 
     from . import changes, edition, export  # noqa: F401
 
@@ -697,7 +697,7 @@ def environment_versions() -> dict:
 
     out = {"python": platform.python_version(), "natoua": __version__}
     for pkg in ("pandas", "numpy", "matplotlib", "papermill", "nbconvert", "nbclient", "ipykernel",
-                "weasyprint", "frictionless"):
+                "typst", "frictionless"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
