@@ -278,7 +278,9 @@ def add_source(meta: dict, base: Path) -> None:
     row = {"source_id": meta["source_id"], "publisher": meta["publisher"], "title": meta["title"],
            "edition": meta["release"], "url": meta.get("landing_url") or "", "published": published,
            "published_precision": precision, "accessed": meta["retrieved"], "licence": "",
-           "via": "", "read_as": "official-file",
+           # where the file came from; empty (and refused by validation) until someone records it
+           "via": f"the publisher's file as downloaded from {meta['file_url']}" if meta.get("file_url") else "",
+           "read_as": "official-file",
            "notes": f"Publisher's release file kept as a raw snapshot: data/raw/{meta['importer'].rsplit('.', 1)[-1]}/"
                     f"{meta['file']} (sha256 {meta['sha256'][:12]}...); terms: {meta.get('terms_of_use', '')}"}
     buf = io.StringIO()
