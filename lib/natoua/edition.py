@@ -20,8 +20,11 @@ class EditionError(Exception):
     pass
 
 
-def file_stem(as_of: str) -> str:
-    return f"nato-ukraine-relations-{as_of}"
+def file_stem(as_of: str, currency: str = "EUR") -> str:
+    """'nato-ukraine-relations-2026-03-31' (EUR), 'nato-ukraine-relations-2026-03-31-usd'."""
+    from .publish import edition_key
+
+    return f"nato-ukraine-relations-{edition_key(as_of, currency)}"
 
 
 def collect_ledger(parts: list[assemble.Part]) -> dict[str, dict]:
@@ -83,9 +86,9 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
     report_nb = assemble.assemble(ed)
     exporter = ReportHTMLExporter()
     t0 = time.perf_counter()
-    html, _ = exporter.from_notebook_node(report_nb, resources={"metadata": {"name": file_stem(options.as_of)}})
+    html, _ = exporter.from_notebook_node(report_nb, resources={"metadata": {"name": file_stem(options.as_of, options.currency)}})
     run.timings["html"] = time.perf_counter() - t0
-    stem = file_stem(options.as_of)
+    stem = file_stem(options.as_of, options.currency)
     (staging / f"{stem}.html").write_text(html, encoding="utf-8")
     log.info("wrote %s.html (%d bytes)", stem, len(html.encode("utf-8")))
     if options.pdf:

@@ -215,7 +215,7 @@ class Engine:
         report = assemble.assemble(ed)
         if self._exporter is None:
             self._exporter = _preview_exporter(ReportHTMLExporter)()
-        page, _ = self._exporter.from_notebook_node(report, resources={"metadata": {"name": file_stem(self.options.as_of)}})
+        page, _ = self._exporter.from_notebook_node(report, resources={"metadata": {"name": file_stem(self.options.as_of, self.options.currency)}})
         return page, failed
 
 
