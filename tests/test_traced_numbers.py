@@ -7,7 +7,8 @@ themselves (which cite their data).
 
 from __future__ import annotations
 
-import re
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,13 +23,22 @@ from conftest import cli_env
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def built_html(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("reports")
-    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--no-pdf", "--jobs", "1", "--out", str(out)],
-                          capture_output=True, text=True, env=cli_env(), cwd=paths.ROOT, timeout=900)
+def _build(out: Path, *args: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--no-pdf", "--jobs", "1", "--out", str(out),
+                           *args], capture_output=True, text=True, env=cli_env(), cwd=paths.ROOT, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    (page,) = (out / "latest").glob("nato-ukraine-relations-*.html")
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    _build(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def built_html(reports) -> str:
+    (page,) = (reports / "latest").glob("nato-ukraine-relations-*.html")
     return page.read_text(encoding="utf-8")
 
 
@@ -62,3 +72,21 @@ def test_quotation_marks_read_in_one_house_style(built_html):
     straight = [f"{where}: “{' '.join(text.split())[:100]}”" for where, text in visible_text(built_html)
                 if '"' in text]
     assert not straight, "\n".join(straight[:20])
+
+
+def test_a_usd_edition_sits_beside_the_eur_edition_and_traces_its_numbers_too(reports):
+    before = {name: os.readlink(reports / name) for name in ("2026-03-31", "latest")}
+    _build(reports, "--currency", "USD")
+    assert {name: os.readlink(reports / name) for name in ("2026-03-31", "latest")} == before
+    usd = reports / "latest-usd"
+    assert os.readlink(usd) == "2026-03-31-usd"
+    (page,) = usd.glob("nato-ukraine-relations-2026-03-31-usd.html")
+    found = untraced_numbers(page.read_text(encoding="utf-8"))
+    assert not found, "\n".join(f"{u.where}: {u.token!r} in “{u.context}”" for u in found[:30])
+    # claims.json: a money value is in the edition's currency, as its text and unit say
+    eur = json.loads((reports / "latest" / "claims.json").read_text())["ov_support_alloc"]
+    dollars = json.loads((usd / "claims.json").read_text())["ov_support_alloc"]
+    assert dollars["unit"].startswith("USD") and dollars["text"].startswith("$")
+    assert float(dollars["text"].strip("$ bn").replace(",", "")) == round(dollars["value"], 1)
+    assert dollars["value"] > eur["value"]  # the euro was worth more than a dollar on the cut-off
+    assert not (usd / "changes.md").exists()  # compared with no euro edition
