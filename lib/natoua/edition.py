@@ -40,7 +40,7 @@ def collect_ledger(parts: list[assemble.Part]) -> dict[str, dict]:
 
 def write_edition(options, sections, entries, failed, results, staging: Path, executed_dir: Path,
                   report_key: str, run_id: str, previous: Path | None = None, timings: dict | None = None) -> int:
-    from .export import ReportHTMLExporter, html_to_pdf
+    from .export import ReportHTMLExporter, notebook_to_pdf
 
     timings = {} if timings is None else timings
 
@@ -85,7 +85,7 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
     log.info("wrote %s.html (%d bytes)", stem, len(html.encode("utf-8")))
     if options.pdf:
         t0 = time.perf_counter()
-        pdf = html_to_pdf(html, pdf_attachments(claims_json, entries))
+        pdf = notebook_to_pdf(report_nb, pdf_attachments(claims_json, entries), name=file_stem(options.as_of))
         timings["pdf"] = time.perf_counter() - t0
         (staging / f"{stem}.pdf").write_bytes(pdf)
         log.info("wrote %s.pdf (%d bytes)", stem, len(pdf))
