@@ -48,6 +48,8 @@ class ReportPreprocessor(Preprocessor):
                     # generated prose, stat cards and titles name claims as {{ name }}, linked like Markdown's
                     markup = claims.substitute_html(out.data["text/html"], ledger, where, link=links.claim)
                     out.data["text/html"] = _number(markup, section, count)
+                    _claims_in_payload(out.data, ledger, where)
+                    _label_payload(out.data)
         return nb, resources
 
 
@@ -70,6 +72,33 @@ def _number(markup: str, section: str, count: list[int]) -> str:
         return f'<span class="table-number">Table {prefix}{count[1]}</span>'
 
     return _TAB.sub(tab, _FIG.sub(fig, markup))
+
+
+_NUMBER = re.compile(r'<span class="(?:figure|table)-number">((?:Figure|Table) [^<]+)</span>')
+
+
+def _label_payload(data) -> None:
+    """The number given to a figure or table ("Figure 7.2") goes into its payload too (the PDF reads it there)."""
+    match = _NUMBER.search(data["text/html"])
+    for mime in (mimes.FIGURE, mimes.TABLE):
+        if match and isinstance(data.get(mime), dict):
+            data[mime]["label"] = match.group(1)
+
+
+def _claims_in_payload(data, ledger: dict, where: str) -> None:
+    """The PDF reads an output's payload: a figure's or table's title and caption get the claims' values; a
+    generated block whose text names claims is read from its HTML instead (where each value is a ledger link)."""
+    import json
+
+    block = data.get(mimes.BLOCK)
+    if isinstance(block, dict) and "{{" in json.dumps(block, ensure_ascii=False):
+        data[mimes.BLOCK] = {"kind": block.get("kind")}
+    for mime in (mimes.FIGURE, mimes.TABLE):
+        payload = data.get(mime)
+        if isinstance(payload, dict):
+            for key, value in payload.items():
+                if isinstance(value, str) and "{{" in value:
+                    payload[key] = claims.substitute(value, ledger, where, plain=True)
 
 
 def _section_from_name(resources) -> str:
@@ -124,9 +153,10 @@ class ReportPDFExporter(ReportHTMLExporter):
         return ".pdf"
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        html, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        resources = self._init_resources(resources)
         resources["output_extension"] = ".pdf"
-        return html_to_pdf(html), resources
+        name = resources.get("metadata", {}).get("name") or "report"
+        return notebook_to_pdf(nb, name=name), resources
 
 
 _ANCHOR = re.compile(r'(<h([1-6])[^>]*>)(.*?)<a class="anchor-link" href="#([^"]+)">¶</a>(</h\2>)', re.S)
@@ -187,6 +217,20 @@ def drop_dangling_links(html: str) -> str:
     return _INTERNAL_LINK.sub(lambda m: m.group(0) if m.group(2) in ids else m.group(3), html)
 
 
+def notebook_to_pdf(nb, attachments: list[tuple[str, bytes, str]] = (), name: str = "report") -> bytes:
+    """The PDF of a report notebook (assembled, or one executed notebook), typeset by Typst from its section
+    form: the outputs' payloads, its Markdown and its raw cells (natoua.typst_pdf). `attachments` are
+    (file name, bytes, description) embedded as associated files."""
+    import copy
+
+    from .typst_pdf import notebook_form, render
+
+    nb = copy.deepcopy(nb)
+    ReportPreprocessor().preprocess(nb, {"metadata": {"name": name}})
+    doc, files = notebook_form(nb, name)
+    return render(doc, files, attachments)
+
+
 def html_to_pdf(html: str, attachments: list[tuple[str, bytes, str]] = ()) -> bytes:
     """The PDF of a report page, typeset by Typst (natoua.typst_pdf). `attachments` are (file name, bytes,
     description) embedded as associated files (the edition's claims.json and the CSVs it read)."""
@@ -203,4 +247,4 @@ def export_notebook(executed: Path, html_path: Path, pdf_path: Path, title: str,
     nb.metadata["natoua"] = {"title": title, "as_of": as_of, "section": ""}
     html, _ = ReportHTMLExporter().from_notebook_node(nb, resources={"metadata": {"name": html_path.stem}})
     html_path.write_text(html, encoding="utf-8")
-    pdf_path.write_bytes(html_to_pdf(html))
+    pdf_path.write_bytes(notebook_to_pdf(nb, name=html_path.stem))
