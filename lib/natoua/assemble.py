@@ -140,13 +140,14 @@ def about_edition(ed: Edition) -> str:
         "date: where the only release of a dataset in the data was published after the cut-off, the edition reads "
         "that release, cut at the cut-off, and the table below says so. The PDF carries the rows each dataset "
         "contributed (up to the cut-off) as attached files.</p>"
-        '<div class="report-table"><table><caption><span class="table-number">Table E.1</span> '
+        '<div class="report-table"><div class="table-scroll" tabindex="0" role="region" '
+        'aria-label="Table E.1: the release of each dataset"><table><caption><span class="table-number">Table E.1</span> '
         "The release of each dataset this edition read, and when it was published</caption>"
         '<colgroup><col style="width:30%"/><col style="width:38%"/><col style="width:17%"/><col style="width:15%"/>'
         "</colgroup>"
         '<thead><tr><th class="txt" scope="col">Dataset</th><th class="txt" scope="col">Release</th>'
         '<th class="txt" scope="col">Published</th><th class="txt" scope="col">Against the cut-off</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table></div>"
+        f"<tbody>{rows}</tbody></table></div></div>"
         "</section>"
     )
 
@@ -224,14 +225,15 @@ def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
         "each and, where one applies, the check the data had to pass for the section to build. Each number in "
         "the text links to its row here; each dataset name links to its entry in the data dictionary "
         "(Sources and methodology), which links to the publications its rows cite.</p>"
-        '<div class="report-table compact"><table><caption><span class="table-number">Table K.1</span> '
+        '<div class="report-table compact"><div class="table-scroll" tabindex="0" role="region" '
+        'aria-label="Table K.1: the claim ledger"><table><caption><span class="table-number">Table K.1</span> '
         "Claim ledger: every figure in the prose</caption>"
         '<colgroup><col style="width:30%"/><col style="width:14%"/><col style="width:11%"/><col style="width:17%"/>'
         '<col style="width:4%"/><col style="width:24%"/></colgroup>'
         '<thead><tr><th class="txt" scope="col">Figure</th><th class="num" scope="col">Value</th>'
         '<th class="txt" scope="col">Unit</th><th class="txt" scope="col">Dataset(s)</th>'
         '<th class="txt" scope="col"><abbr title="Section">§</abbr></th><th class="txt" scope="col">Check and notes</th></tr></thead>'
-        f"<tbody>{body}</tbody></table>"
+        f"<tbody>{body}</tbody></table></div>"
         '<p class="source">Source: the datasets named in each row; see '
         f'{links.internal(links.SOURCES_SECTION, "Sources and methodology")}.</p></div>'
         "</section>"

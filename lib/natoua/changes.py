@@ -140,12 +140,13 @@ def to_html(ch: Changes, as_of: str) -> str:
             f'<td class="num">{e(str(m["new"]))}</td><td class="txt">{e(m["unit"])}</td>'
             f'<td class="txt">{e(", ".join(m["changed_datasets"]) or reason)}</td></tr>'
             for m in ch.moved)
-        parts.append('<div class="report-table"><table><caption><span class="table-number">Table C.1</span> '
+        parts.append('<div class="report-table"><div class="table-scroll" tabindex="0" role="region" '
+                     'aria-label="Table C.1: figures that moved"><table><caption><span class="table-number">Table C.1</span> '
                      "Figures that moved</caption><colgroup><col style=\"width:30%\"/><col style=\"width:17%\"/>"
                      "<col style=\"width:17%\"/><col style=\"width:14%\"/><col style=\"width:22%\"/></colgroup>"
                      '<thead><tr><th class="txt">Figure</th><th class="num">Before</th><th class="num">Now</th>'
                      '<th class="txt">Unit</th><th class="txt">Revised dataset(s)</th></tr></thead>'
-                     f"<tbody>{rows}</tbody></table>"
+                     f"<tbody>{rows}</tbody></table></div>"
                      '<p class="source">Source: the claim ledgers of the two editions.</p></div>')
     if ch.new_events:
         items = "".join(f"<li><strong>{e(fmt.day(d))}</strong> {e(t)}</li>" for d, t in ch.new_events)
