@@ -107,7 +107,7 @@ def test_ledger_rows_carry_a_label_or_the_words_around_the_figure_and_say_when_u
               "spare": {"name": "spare", "text": "9", "value": 9, "unit": "allies", "datasets": ["x"], "section": "07"}}
     part = assemble.Part(section="07", title="Spending", nb=nb)
     assert assemble.claim_contexts(ledger, [part])["n_at_2"] == \
-        "Spending By 2024, … allies spent at least 2% of GDP"
+        "By 2024, … allies spent at least 2% of GDP"
     page = assemble.key_figures_appendix(ledger, [part])
-    assert "NATO&#x27;s spending guideline" in page and "“Spending By 2024, … allies spent" in page
+    assert "NATO&#x27;s spending guideline" in page and "“By 2024, … allies spent" in page
     assert page.count("Not printed in this edition") == 1  # only `spare`

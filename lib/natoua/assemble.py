@@ -173,28 +173,33 @@ def claim_contexts(ledger: dict[str, dict], parts: list[Part]) -> dict[str, str]
     from . import claims, mimes
 
     def texts(part):
+        """Pieces of text a reader reads as one: Markdown paragraphs, and the paragraphs, list items, cells and
+        captions of generated HTML (a key-figure card is one piece)."""
         for cell in part.nb.cells if part.nb is not None else []:
             if cell.cell_type == "markdown":
-                yield cell.source
+                yield from re.split(r"\n\s*\n", cell.source)
             elif cell.cell_type == "code":
                 for out in cell.get("outputs", []):
                     data = out.get("data", {})
                     if "text/html" in data and any(m in data for m in (mimes.BLOCK, mimes.FIGURE, mimes.TABLE)):
-                        yield html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r'<img[^>]*>', " ", data["text/html"])))
+                        markup = re.sub(r"<img[^>]*>", " ", data["text/html"])
+                        for piece in re.split(r"</(?:p|li|div|td|th|caption|figcaption|aside)>|<br\s*/?>", markup):
+                            yield html.unescape(re.sub(r"<[^>]+>", " ", piece))
 
     found: dict[str, str] = {}
     for part in parts:
-        for text in texts(part):
-            text = " ".join(_MD_MARKUP.sub(lambda m: m.group(1) or ("" if m.group(0)[0] in "#*`>" else " "),
-                                           text).split())
-            for match in claims.PLACEHOLDER.finditer(text):
-                name = match.group(1)
-                if name in found or name not in ledger:
-                    continue
-                value = lambda m: ledger.get(m.group(1), {}).get("text", "…")  # noqa: E731
-                before = claims.PLACEHOLDER.sub(value, text[:match.start()]).split()[-_WORDS_AROUND:]
-                after = claims.PLACEHOLDER.sub(value, text[match.end():]).split()[:_WORDS_AROUND]
-                found[name] = " ".join(before + ["…"] + after)
+        for piece in texts(part):
+            for text in re.split(r"(?<=[.!?])\s+(?=[A-Z“])", piece):  # the sentence that holds the figure
+                text = " ".join(_MD_MARKUP.sub(lambda m: m.group(1) or ("" if m.group(0)[0] in "#*`>" else " "),
+                                               text).split())
+                for match in claims.PLACEHOLDER.finditer(text):
+                    name = match.group(1)
+                    if name in found or name not in ledger:
+                        continue
+                    value = lambda m: ledger.get(m.group(1), {}).get("text", "…")  # noqa: E731
+                    before = claims.PLACEHOLDER.sub(value, text[:match.start()]).split()[-_WORDS_AROUND:]
+                    after = claims.PLACEHOLDER.sub(value, text[match.end():]).split()[:_WORDS_AROUND]
+                    found[name] = " ".join(before + ["…"] + after)
     return found
 
 
