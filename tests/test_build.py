@@ -273,3 +273,10 @@ def test_ledger_shows_zero_as_a_number(edition):
 def test_build_log_gives_the_html_size_in_bytes(edition):
     size = _files(edition, ".html").stat().st_size
     assert f".html ({size} bytes)" in (edition / "build.log").read_text(encoding="utf-8")
+
+
+def test_every_built_figure_is_a_legible_vector_in_the_projects_fonts(edition):
+    from test_charts import check_built_figures
+
+    sizes = check_built_figures(edition)  # valid SVG at print width, Noto only, no text under 7 pt on paper
+    assert len(sizes) >= 20

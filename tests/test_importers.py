@@ -429,3 +429,24 @@ def test_nato_layout_errors_name_sheet_row_and_column(tmp_path):
     with pytest.raises(LayoutError) as err:
         nato.read(bad)
     assert str(err.value) == "bad2.xlsx: sheet 'TABLE3', row 32, column N: expected a share of GDP (a number), found 'n/a'"
+
+
+def test_xml_entity_expansion_stops_with_one_line_and_exit_2(data_copy, tmp_path):
+    """A 'billion laughs' workbook: a small member whose XML entities would expand without bound. The parsers
+    openpyxl uses refuse it (lxml's amplification limit; defusedxml for the parts parsed with ElementTree); the
+    importer reports it as one line, exit code 2."""
+    laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+              + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+              + ']>')
+
+    def edit(name, text):
+        if name != "xl/workbook.xml":
+            return text
+        return laughs + text.split("?>", 1)[1].replace("<sheets>", "<sheets>&lol9;", 1)
+
+    bad = _rezip(NATO_FILE, tmp_path / "laughs.xlsx", edit)
+    assert bad.stat().st_size < 400_000
+    proc = _run_import("nato", bad, data_copy)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: laughs.xlsx: "), lines

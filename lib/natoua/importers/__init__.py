@@ -20,12 +20,12 @@ import io
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from .. import paths
+from ..files import write_atomic
 
 META_SUFFIX = ".meta.json"
 META_FIELDS = ("publisher", "title", "release", "published", "landing_url", "file_url", "file", "retrieved",
@@ -222,7 +222,7 @@ def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Pat
         return 0
     if not same_file:
         _replace_snapshot(publisher, path, committed, meta, tidy, base, file_url)
-    _atomic_write(target, new_bytes)
+    write_atomic(target, new_bytes)
     out(f"  wrote {target.relative_to(base.parent) if target.is_relative_to(base.parent) else target}")
     return 0
 
@@ -259,7 +259,7 @@ def _replace_snapshot(publisher, path: Path, committed: Path, meta: dict, tidy: 
     if committed.name != path.name:
         committed.unlink(missing_ok=True)
         (folder / (committed.name + META_SUFFIX)).unlink(missing_ok=True)
-    _atomic_write(folder / (path.name + META_SUFFIX),
+    write_atomic(folder / (path.name + META_SUFFIX),
                   (json.dumps({k: new_meta.get(k) for k in META_FIELDS}, indent=2, ensure_ascii=False) + "\n").encode())
     add_source(new_meta, base)
 
@@ -278,21 +278,15 @@ def add_source(meta: dict, base: Path) -> None:
     row = {"source_id": meta["source_id"], "publisher": meta["publisher"], "title": meta["title"],
            "edition": meta["release"], "url": meta.get("landing_url") or "", "published": published,
            "published_precision": precision, "accessed": meta["retrieved"], "licence": "",
-           "via": "", "read_as": "official-file",
+           # where the file came from; empty (and refused by validation) until someone records it
+           "via": f"the publisher's file as downloaded from {meta['file_url']}" if meta.get("file_url") else "",
+           "read_as": "official-file",
            "notes": f"Publisher's release file kept as a raw snapshot: data/raw/{meta['importer'].rsplit('.', 1)[-1]}/"
                     f"{meta['file']} (sha256 {meta['sha256'][:12]}...); terms: {meta.get('terms_of_use', '')}"}
     buf = io.StringIO()
     csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="ignore").writerow(row)
     text = sources.read_text(encoding="utf-8")
-    _atomic_write(sources, (text + ("" if text.endswith("\n") else "\n") + buf.getvalue()).encode("utf-8"))
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
+    write_atomic(sources, (text + ("" if text.endswith("\n") else "\n") + buf.getvalue()).encode("utf-8"))
 
 
 # --- validation: the snapshots are what their metadata say ----------------------------------------
