@@ -161,7 +161,9 @@ def test_sweep_writes_the_table_and_page_and_a_second_call_reruns_nothing(report
     second = sweep.run(opts)
     assert second.statuses == ["cached"] * 6  # the runner ran nothing
     assert second.folder == first.folder
-    assert pd.read_csv(second.folder / "sweep.csv").equals(table)
+    again = pd.read_csv(second.folder / "sweep.csv")
+    assert again["status"].tolist() == ["cached"] * 6
+    assert again.drop(columns="status").equals(table.drop(columns="status"))  # the same figures
 
     overlap = sweep.run(options(reports, ["90.a=1,4"]))  # a=1 (b default 0.5) was run above
     assert overlap.statuses == ["cached", "executed"]

@@ -29,8 +29,10 @@ def draw(ax, frame: pd.DataFrame, *, fmt=lambda v: f"{v:.0%}", vmin: float | Non
     high = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
     if high <= low:
         high = low + 1.0  # a flat grid: one colour, still labelled
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=CMAP, vmin=low, vmax=high, aspect="auto")
-    image.cmap.set_bad("white")
+    from matplotlib import colormaps
+
+    cmap = colormaps[CMAP].with_extremes(bad="white")  # a missing value: a blank cell
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=low, vmax=high, aspect="auto")
     colours = image.cmap(image.norm(np.nan_to_num(values, nan=low)))
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):

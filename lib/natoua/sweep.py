@@ -150,7 +150,7 @@ def moves(ledgers: list[dict | None]) -> pd.DataFrame:
                                         "made_in", "runs"])
     order = {"moves": 0, "value only": 1, "unchanged": 2}
     frame["_order"] = frame["status"].map(order)
-    frame["_rel"] = frame["relative_move"].fillna(-1.0)
+    frame["_rel"] = frame["relative_move"].fillna(-1.0).where(frame["status"] != "unchanged", 0.0)
     frame = frame.sort_values(["_order", "_rel", "distinct", "claim"], ascending=[True, False, False, True],
                               kind="mergesort")
     return frame.drop(columns=["_order", "_rel"]).reset_index(drop=True)
@@ -394,7 +394,7 @@ def page_notebook(section, axes, combos, outcomes, table, moved, show, options):
     if moving.empty:
         cells.append(code(paragraph("No claim moves: every successful run printed the same figures.")))
     else:
-        shown = moving.assign(relative_move=moving.relative_move.map(lambda v: "–" if pd.isna(v) else f"{v:.0%}"),
+        shown = moving.assign(relative_move=moving.relative_move.map(_relative_text),
                               made_in=[f"{m} of {r}" for m, r in zip(moving.made_in, moving.runs)])
         shown = shown[["claim", "unit", "status", "relative_move", "lowest", "highest", "distinct", "made_in"]]
         shown.columns = ["Claim", "Unit", "Moves", "Relative move", "Lowest", "Highest", "Distinct texts", "Made in"]
@@ -429,6 +429,13 @@ def page_notebook(section, axes, combos, outcomes, table, moved, show, options):
                              "section": ""}
     nbformat.validate(nb)
     return nb
+
+
+def _relative_text(v) -> str:
+    """A relative move as a percentage, with a decimal below 10% so a small move does not read as none."""
+    if pd.isna(v):
+        return "–"
+    return f"{v:.1%}" if abs(v) < 0.1 else f"{v:.0%}"
 
 
 def _source(text: str) -> tuple[str, str]:
