@@ -105,7 +105,8 @@ def parser() -> argparse.ArgumentParser:
     pv.add_argument("--jobs", type=int, default=0)
     pv.add_argument("--currency", default="EUR")
     pv.add_argument("-p", "--param", dest="params", type=_param, action="append", default=[], metavar="SECTION.NAME=VALUE")
-    pv.add_argument("--pdf", action="store_true", help="also render the PDF (in the background) after each change")
+    pv.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=True,
+                    help="render the PDF in the background after each change (default; --no-pdf: only on request)")
     pv.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder; the preview lives in its .preview/")
     pv.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS", help="as for build")
 

@@ -202,7 +202,7 @@ def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Pat
     base = data_dir or paths.data_dir()
     committed, meta = snapshot_meta(publisher, base)
     path = Path(path) if path else committed
-    if not path.is_file():
+    if not path.exists():
         raise LayoutError(str(path), "file not found")
     tidy = read(module, path, meta)
     target = base / f"{tidy.dataset}.csv"
