@@ -462,14 +462,13 @@ def _heatmap_output(axes, combos, outcomes, show: str, source: str):
         elif o.ok:
             labels.loc[r, c] = "not made"
     fig, ax = charts.new(height=0.42 * len(values.index) + 1.2)
-    heatmap.draw(ax, values, labels=labels, xlabel=cols_axis.name, ylabel=rows_axis.name)
-    text, markup = _source(source)
+    heatmap.draw(ax, values, labels=labels, xlabel=cols_axis.name, ylabel=rows_axis.name, fontsize=charts.SMALL + 0.5)
     made = values.to_numpy()
     finite = made[~pd.isna(made)]
     span = f"from {finite.min():g} to {finite.max():g}" if finite.size else "not a number in any run"
-    figure = charts.Figure(charts.png_bytes(fig), title=f"{show} across the grid",
+    figure = charts.render(fig, title=f"{show} across the grid",
                            caption=f"{show} for each {rows_axis.name} (rows) and {cols_axis.name} (columns); each "
                                    f"cell shows the claim as the section prints it, coloured by its value.",
-                           source=text, source_html=markup,
-                           alt=f"Heatmap of {show} over {rows_axis.name} and {cols_axis.name}: values {span}.")
+                           source=source, alt=f"Heatmap of {show} over {rows_axis.name} and {cols_axis.name}: "
+                                              f"values {span}.", dense=True)
     return new_output("display_data", data=figure._repr_mimebundle_(), metadata={})
