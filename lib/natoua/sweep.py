@@ -192,8 +192,10 @@ def check(options: SweepOptions):
 
     plan.check_as_of(options.as_of)
     plan.check_currency(options.currency)
-    sections = plan.plan([options.section], options.notebooks)
-    section = sections[0]
+    try:
+        section = plan.plan([options.section], options.notebooks)[0]
+    except BuildError as exc:  # the plan speaks of --sections; a sweep names its section as an argument
+        raise BuildError(re.sub(r"^--sections: ", "", str(exc)), exc.code) from None
     try:
         axes = [grid.parse_axis(p) for p in options.params]
         grid.check_axes(axes, section.section)
