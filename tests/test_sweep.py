@@ -126,6 +126,13 @@ def test_bad_arguments_are_refused_before_any_work(reports, params, show, messag
     assert not (reports / "sweeps").exists()
 
 
+def test_an_unknown_section_is_named_as_the_argument(reports):
+    with pytest.raises(BuildError) as err:
+        sweep.check(sweep.SweepOptions(section="91", params=["91.a=1"], out=reports, notebooks=FIXTURE))
+    assert err.value.code == 2
+    assert str(err.value).startswith("no section 91 (have 90)")
+
+
 def test_cli_refuses_a_bad_value_with_one_line_and_exit_2(capsys, tmp_path):
     from natoua import cli
 
