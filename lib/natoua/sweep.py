@@ -319,6 +319,7 @@ def write_folder(folder: Path, reports: Path, section, axes, combos, outcomes, t
     """Write everything into a staging folder beside `folder`, then swap it into place (a reader never sees
     half a sweep; an earlier sweep of the same grid is replaced whole)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(folder)
     staging = folder.parent / f".tmp-{folder.name}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -339,6 +340,22 @@ def write_folder(folder: Path, reports: Path, section, axes, combos, outcomes, t
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def clean_leftovers(folder: Path) -> None:
+    """Remove the staging (and replaced) folders a killed sweep of the same grid left beside `folder`
+    (`.tmp-<name>-<pid>`, `.old-<name>-<pid>`), unless that process is still running."""
+    for path in folder.parent.glob(f".*-{folder.name}-*"):
+        kind, _, pid = path.name.rpartition("-")
+        if kind not in (f".tmp-{folder.name}", f".old-{folder.name}") or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running: its folder, not ours to remove
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
 
 
 def render_page(notebook: Path, folder: Path, title: str, as_of: str, pdf: bool) -> None:
