@@ -224,7 +224,7 @@ def test_a_table_across_pages_stays_one_table_and_says_continued(edition):
     ledger_pages = [i for i, t in enumerate(texts) if "Claim ledger: every figure in the prose" in t]
     assert len(ledger_pages) >= 3
     for i in ledger_pages[1:]:
-        assert "(continued)" in texts[i] and "Name" in texts[i] and "Dataset(s)" in texts[i], i
+        assert "(continued)" in texts[i] and "Figure" in texts[i] and "Dataset(s)" in texts[i], i
     assert "(continued)" not in texts[ledger_pages[0]]
     pdf = pikepdf.open(_files(edition, ".pdf"))
     tables = [n for n in structure(pdf.Root) if n.S == "/Table"]
@@ -269,8 +269,16 @@ def test_pdf_carries_claims_and_every_csv_it_read(edition):
     read = {d for s in manifest["sections"] for d in s["datasets"]}
     assert attached.pop("datapackage.json") == (paths.data_dir() / "datapackage.json").read_bytes()
     assert len(attached) == len(read)
+    from natoua import data
+
     for name, content in attached.items():
-        assert hashlib.sha256(content).hexdigest() == manifest["inputs"][f"data/{name}"], name
+        dataset = next(r["name"] for r in data.package()["resources"] if r.get("path") == name)
+        # the rows the edition read: the whole file unless its rows are dated, then none after the cut-off
+        assert content == data.rows_as_read(dataset, "2026-03-31"), name
+        if not data.resource(dataset).get("as_of_filter"):
+            assert hashlib.sha256(content).hexdigest() == manifest["inputs"][f"data/{name}"], name
+    rates = attached["exchange_rates.csv"].decode("utf-8").splitlines()
+    assert max(line.split(",")[2] for line in rates[1:]) == "2026-03-31"  # no rate after the cut-off is attached
 
 
 def test_html_is_accessible_in_what_python_can_check(edition):
