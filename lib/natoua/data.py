@@ -78,6 +78,9 @@ def resource_path(res: dict) -> Path:
         raise DataError(
             f"{_rel(paths.datapackage())}:-:-: resource {res.get('name')!r} path {raw!r} points outside the data folder"
         )
+    what = files.not_regular(target)  # a FIFO would block whoever opens it: refused before anyone does
+    if what:
+        raise DataError(f"{_rel(target)}:-:-: is {what}, not a regular file")
     return target
 
 
