@@ -41,6 +41,7 @@ validate: $(STAMP) ## Validate the data package only (every problem as file:row:
 data: $(STAMP) ## Re-import every publisher's raw snapshot (data/raw/) into its tidy dataset, byte for byte
 	$(BIN)/natoua import sipri --write
 	$(BIN)/natoua import ecb --write
+	$(BIN)/natoua import nato --write
 
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest $(ARGS)

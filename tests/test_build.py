@@ -106,7 +106,7 @@ def test_manifest_lists_inputs_versions_and_timings(edition):
     assert manifest["parameters"]["common"] == {"as_of": "2026-03-31", "currency": "EUR"}
     for name in ("data/countries.csv", "data/defence_expenditure.csv", "data/datapackage.json"):
         assert re.fullmatch(r"[0-9a-f]{64}", manifest["inputs"][name])
-    assert manifest["versions"]["papermill"] and manifest["versions"]["weasyprint"]
+    assert manifest["versions"]["papermill"] and manifest["versions"]["typst"]
     sec07 = next(s for s in manifest["sections"] if s["section"] == "07")
     assert "defence_expenditure" in sec07["datasets"] and sec07["seconds"] > 0
 
@@ -188,35 +188,48 @@ def test_pdf_links_work_and_urls_are_never_split(edition):
 def test_pdf_is_tagged_archival_and_accessible(edition):
     import pikepdf
 
+    from test_publishing import has_scope, link_annotations, pdf_standards, structure, zero_area
+
     pdf = pikepdf.open(_files(edition, ".pdf"))
     root = pdf.Root
     assert root.MarkInfo.Marked is True and str(root.Lang) == "en"
     assert root.ViewerPreferences.DisplayDocTitle is True
-    xmp = root.Metadata.read_bytes().decode()
-    assert "NATO–Ukraine Relations 2026" in xmp and 'pdfaid:part="3"' in xmp and 'pdfuaid:part="1"' in xmp
-    headings, figures, tables = [], [], []
-
-    def walk(node):
-        if isinstance(node, pikepdf.Dictionary) and "/S" in node:
-            tag = str(node.S)
-            if re.fullmatch(r"/H[1-6]", tag):
-                headings.append(int(tag[2]))
-            elif tag == "/Figure":
-                figures.append(node)
-            elif tag == "/TH":
-                tables.append(node)
-        kids = node.get("/K") if isinstance(node, pikepdf.Dictionary) else None
-        if isinstance(kids, pikepdf.Array):
-            for kid in kids:
-                walk(kid)
-        elif isinstance(kids, pikepdf.Dictionary):
-            walk(kids)
-
-    walk(root.StructTreeRoot)
+    declared = pdf_standards(pdf)
+    assert declared["title"] == "NATO–Ukraine Relations 2026" and declared["pdfa"] == "3A" and declared["pdfua"] == "1"
+    assert "http://www.aiim.org/pdfua/ns/id/" in declared["extensions"]
+    elements = structure(root)
+    headings = [int(str(n.S)[2]) for n in elements if re.fullmatch(r"/H[1-6]", str(n.S))]
+    figures = [n for n in elements if n.S == "/Figure"]
+    ths = [n for n in elements if n.S == "/TH"]
     assert headings[0] == 1 and not [(a, b) for a, b in zip(headings, headings[1:]) if b > a + 1], headings
     assert len(figures) >= 20 and all(str(f.get("/Alt", "")).strip() for f in figures)
-    assert len(tables) > 50, "table header cells are tagged"
+    assert len(ths) > 50, "table header cells are tagged"
+    assert all(has_scope(th) for th in ths), "every header cell has its /Scope"
+    annots = link_annotations(pdf)
+    assert len(annots) > 1000 and not [a for a in annots if zero_area(a)], "no zero-area link annotation"
+    assert all("/Contents" in a for a in annots), "every link is described"
     assert len(pdf.open_outline().root) >= 14, "bookmarks for every section"
+
+
+def test_a_table_across_pages_stays_one_table_and_says_continued(edition):
+    """The claim ledger runs over several pages: one Table element in the tags, its header repeated on
+    every page with "(continued)" after the caption."""
+    import pikepdf
+    from pypdf import PdfReader
+
+    from test_publishing import structure
+
+    reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
+    texts = [p.extract_text() or "" for p in reader.pages]
+    ledger_pages = [i for i, t in enumerate(texts) if "Claim ledger: every figure in the prose" in t]
+    assert len(ledger_pages) >= 3
+    for i in ledger_pages[1:]:
+        assert "(continued)" in texts[i] and "Name" in texts[i] and "Dataset(s)" in texts[i], i
+    assert "(continued)" not in texts[ledger_pages[0]]
+    pdf = pikepdf.open(_files(edition, ".pdf"))
+    tables = [n for n in structure(pdf.Root) if n.S == "/Table"]
+    html = _files(edition, ".html").read_text(encoding="utf-8")
+    assert len(tables) == html.count("<table"), "each table of the page is one table in the tags"
 
 
 def test_pdf_carries_claims_and_every_csv_it_read(edition):
@@ -260,3 +273,10 @@ def test_ledger_shows_zero_as_a_number(edition):
 def test_build_log_gives_the_html_size_in_bytes(edition):
     size = _files(edition, ".html").stat().st_size
     assert f".html ({size} bytes)" in (edition / "build.log").read_text(encoding="utf-8")
+
+
+def test_every_built_figure_is_a_legible_vector_in_the_projects_fonts(edition):
+    from test_charts import check_built_figures
+
+    sizes = check_built_figures(edition)  # valid SVG at print width, Noto only, no text under 7 pt on paper
+    assert len(sizes) >= 20

@@ -1,4 +1,4 @@
-"""The exporters: self-contained HTML without code, numbered captions, claims in prose, PDF via WeasyPrint."""
+"""The exporters: self-contained HTML without code, numbered captions, claims in prose, PDF via Typst."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from natoua import charts, claims, tables
-from natoua.export import ReportHTMLExporter, ReportPDFExporter, data_only_fetcher
+from natoua.export import ReportHTMLExporter, ReportPDFExporter
+from natoua.typst_pdf import PdfError
 
 
 
@@ -100,20 +101,20 @@ def test_pdf_renders_with_page_footer():
     assert "Page 1 of" in text and "23 allies" in text
 
 
-def test_pdf_renderer_fetches_nothing_but_data_urls():
-    from weasyprint.urls import FatalURLFetchingError
+def test_pdf_renderer_reads_nothing_but_the_page():
+    """Typst typesets in a private folder holding only the document form and the page's embedded images:
+    an image the page does not embed (a URL, a local file) fails the render instead of being fetched."""
+    from natoua.export import html_to_pdf
 
-    fetcher = data_only_fetcher()
-    for url in ("http://example.com/x.png", "file:///etc/passwd", "https://cdn.example/require.js"):
-        with pytest.raises(FatalURLFetchingError):
-            fetcher.fetch(url)
-    assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
+    figure = ('<figure class="report-figure"><p class="figure-title">T</p><img src="{src}" alt="a"/>'
+              '<figcaption>c</figcaption></figure>')
+    for src in ("http://127.0.0.1:9/x.png", "file:///etc/passwd", "/etc/passwd", "../report.css"):
+        with pytest.raises(PdfError, match="not embedded"):
+            html_to_pdf(f"<html><head><title>t</title></head><body>{figure.format(src=src)}</body></html>")
 
 
 def test_pdf_with_external_image_fails_instead_of_fetching():
-    from weasyprint.urls import FatalURLFetchingError
-
     from natoua.export import html_to_pdf
 
-    with pytest.raises(FatalURLFetchingError):
+    with pytest.raises(PdfError):
         html_to_pdf('<html><body><img src="http://127.0.0.1:9/x.png"></body></html>')

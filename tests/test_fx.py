@@ -6,7 +6,9 @@ import csv
 from datetime import date
 from statistics import fmean
 
+import pandas as pd
 import pytest
+from decimal import ROUND_HALF_UP, Decimal
 
 from natoua import fmt, fx, paths
 
@@ -37,11 +39,32 @@ def test_complete_year_uses_the_annual_average_of_its_daily_rates():
     assert rate.text().startswith("2024 average ECB reference rate (€1 = £")
 
 
+def test_annual_average_is_rounded_once_2022_usd_is_1_0530():
+    daily = [v for d, v in _ecb("USD").items() if d.startswith("2022-")]
+    assert 1.05304 < fmean(daily) < 1.05305  # 1.05305 at 6 significant digits, which would show as 1.0531
+    rate = fx.annual("USD", 2022, "2026-03-31")
+    assert rate.value == 1.053 and f"{rate.value:.4f}" == "1.0530"
+
+
+def test_partial_year_rule_is_the_same_in_the_ledger_unit_and_captions():
+    """A year the data cover only in part is averaged over the part covered, never after the cut-off, and the text
+    says which days: the same words wherever a converted flow appears."""
+    money = fx.Money("2026-03-31", "USD")
+    money.flows(pd.DataFrame({"x": [1.0, 1.0]}, index=[2025, 2026]), until="2026-02-28")
+    rate = fx.annual("USD", 2026, "2026-02-28")
+    assert rate.end <= date(2026, 2, 28)
+    unit = money.flow_unit()
+    assert f"2026: €1 = ${rate.value:.5g} (average " in unit and fx.flow_rates_text([rate]) in unit
+    assert "the part covered" in fx.RULE_FLOW
+
+
 def test_year_not_complete_on_the_cut_off_averages_only_up_to_it():
     rate = fx.annual("USD", 2024, "2024-06-30")  # the 2024 average is dated 31 December: not yet known
     daily = [v for d, v in _ecb("USD").items() if "2024-01-01" <= d <= "2024-06-30"]
     assert rate.end <= date(2024, 6, 30) and rate.days == len(daily)
-    assert rate.value == pytest.approx(fmean(daily), rel=1e-6)
+    assert rate.value == pytest.approx(fmean(daily), rel=1e-4)
+    # rounded once, to the ECB's 5 significant digits, half away from zero (USD: 4 decimals)
+    assert f"{rate.value:.4f}" == str(Decimal(repr(fmean(daily))).quantize(Decimal("0.0001"), ROUND_HALF_UP))
     assert "daily rates" in rate.text()
 
 

@@ -15,11 +15,12 @@ import pytest
 
 from natoua import paths
 from natoua.cli import main
-from natoua.importers import LayoutError, ecb, sha256, sipri, snapshot_meta, snapshot_problems
+from natoua.importers import LayoutError, ecb, guard, nato, sha256, sipri, snapshot_meta, snapshot_problems
 
 DATA = paths.ROOT / "data"
 SIPRI_FILE, SIPRI_META = snapshot_meta("sipri", DATA)
 ECB_FILE, ECB_META = snapshot_meta("ecb", DATA)
+NATO_FILE, NATO_META = snapshot_meta("nato", DATA)
 
 
 # --- reproducibility -------------------------------------------------------------------
@@ -36,9 +37,41 @@ def test_ecb_snapshot_reproduces_the_committed_dataset_byte_for_byte():
     assert tidy.source_id == ECB_META["source_id"]
 
 
+def test_nato_snapshot_reproduces_its_rows_of_the_committed_dataset_byte_for_byte():
+    target = DATA / "defence_expenditure.csv"
+    tidy = nato.read(NATO_FILE, NATO_META)
+    assert tidy.dataset_bytes(target) == target.read_bytes()
+    assert tidy.source_id == NATO_META["source_id"] == "nato-defexp-2014-2024-jun-2024"
+    assert len(tidy.rows) == 31 and {r[5] for r in tidy.rows} == {"nato-2024-06"}
+
+
+def test_nato_rows_are_the_2024_estimates_as_displayed_in_table3():
+    rows = {(r["iso3"], r["edition"]): r for r in _rows("defence_expenditure") if r["year"] == "2024"}
+    # TABLE3 2024e stores 4.120190989357147 (POL), 2 (SVK), 2.0294680677363757 (ALB) in cells formatted '#,##0.00'
+    assert rows[("POL", "nato-2024-06")]["pct_gdp"] == "4.12"
+    assert rows[("SVK", "nato-2024-06")]["pct_gdp"] == "2.00"
+    assert rows[("ALB", "nato-2024-06")]["pct_gdp"] == "2.03"
+    assert all(r["estimate"] == "true" and r["decimals"] == "2" for k, r in rows.items() if k[1] == "nato-2024-06")
+    # the other editions' rows are not the importer's: Poland's August 2025 estimate for 2024 stays
+    assert rows[("POL", "nato-2025-08")]["pct_gdp"] == "3.79"
+
+
+def test_nato_import_keeps_other_editions_and_replaces_its_own(data_copy, capsys):
+    target = data_copy / "defence_expenditure.csv"
+    original = target.read_bytes()
+    lines = original.decode().splitlines(keepends=True)
+    edited = [ln.replace(",4.12,2,true,nato-2024-06", ",4.00,2,true,nato-2024-06") for ln in lines]
+    target.write_text("".join(edited), encoding="utf-8")
+    assert main(["import", "nato", "--data", str(data_copy)]) == 0
+    assert "POL/2024/nato-2024-06 pct_gdp: 4.00 -> 4.12" in capsys.readouterr().out
+    assert main(["import", "nato", "--write", "--data", str(data_copy)]) == 0
+    assert target.read_bytes() == original
+
+
 def test_snapshots_match_their_recorded_hashes():
     assert sha256(SIPRI_FILE) == SIPRI_META["sha256"]
     assert sha256(ECB_FILE) == ECB_META["sha256"]
+    assert sha256(NATO_FILE) == NATO_META["sha256"]
     assert snapshot_problems(DATA) == []
 
 
@@ -74,6 +107,32 @@ def test_sipri_unavailable_is_not_zero_and_zero_is_zero():
     assert (isl["usd_m_current"], isl["usd_m_current_flag"]) == ("0.0", "")
     assert isl["sipri_notes"] == "86"
     assert rows[("MKD", "2024")]["sipri_notes"] == "†77"
+
+
+def test_sipri_unavailable_cells_hold_three_dots_though_the_legend_says_spaced_dots():
+    """SIPRI's legend: '". ." = data unavailable'; the 2025 workbook writes '...' in every such cell (Iceland's share
+    of GDP among them) and never '. .'. Both mean unavailable."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(SIPRI_FILE, read_only=True, data_only=True)
+    try:
+        ws = wb[sipri.SHARE]
+        legend = " ".join(str(c.value) for row in ws.iter_rows(max_row=5) for c in row if isinstance(c.value, str))
+        iceland = next(row for row in ws.iter_rows(min_row=sipri.HEADER_ROW) if row[0].value == "Iceland")
+        cells = {c.value for c in iceland[sipri.FIRST_YEAR_COLUMN[sipri.SHARE] - 1:] if isinstance(c.value, str)}
+    finally:
+        wb.close()
+    assert '". ." = data unavailable' in legend
+    assert cells == {"..."}
+    rows = {(r["iso3"], r["year"]): r for r in _rows("military_expenditure_sipri")}
+    assert all(rows[("ISL", str(y))]["pct_gdp_flag"] == "unavailable" for y in range(2008, 2025))
+
+
+def test_sipri_values_are_rounded_once_as_sipri_displays_them():
+    # Türkiye 2015, current US$ m: the workbook stores 15668.749999999998 (15668.75 to 15 significant digits);
+    # SIPRI displays 15668.8. Rounding the binary float itself would give 15668.7.
+    rows = {(r["iso3"], r["year"]): r for r in _rows("military_expenditure_sipri")}
+    assert rows[("TUR", "2015")]["usd_m_current"] == "15668.8"
 
 
 def test_sipri_share_is_percent_and_constant_prices_name_their_base_year():
@@ -252,3 +311,142 @@ def test_committed_snapshot_reimport_is_a_no_op(data_copy, capsys):
     assert main(["import", "ecb", "--write", "--data", str(data_copy)]) == 0
     assert "up to date (byte for byte)" in capsys.readouterr().out
     assert _snapshot_of(data_copy) == before
+
+
+def test_make_data_reimports_every_snapshot_byte_for_byte(data_copy, capsys):
+    """What `make data` runs, for every publisher: each reports its dataset up to date and changes nothing."""
+    from natoua.importers import publishers
+
+    before = _snapshot_of(data_copy)
+    for publisher in publishers():
+        assert main(["import", publisher, "--write", "--data", str(data_copy)]) == 0
+        assert "up to date (byte for byte)" in capsys.readouterr().out
+    assert _snapshot_of(data_copy) == before
+    make = (paths.ROOT / "Makefile").read_text()
+    assert all(f"natoua import {p} --write" in make for p in publishers())
+
+
+# --- files that must not knock an importer over: one line, exit code 2, bounded memory ----------------------
+
+def _bomb(path: Path, member: str = "xl/workbook.xml", size: int = 64 * 2**20) -> Path:
+    """A small zip (about 64 KB) whose one member inflates to `size` bytes of zeros."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        info = zipfile.ZipInfo(member)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as fh:
+            chunk = b"\0" * 2**20
+            for _ in range(size // len(chunk)):
+                fh.write(chunk)
+    return path
+
+
+def _run_import(publisher: str, path: Path, data: Path, limit_mb: int = 768):
+    """`natoua import` in a child process whose address space is capped: a parser that inflates the file would
+    die of MemoryError instead of passing."""
+    import resource
+    import subprocess
+    import sys
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (limit_mb * 2**20, limit_mb * 2**20))
+
+    return subprocess.run([sys.executable, "-m", "natoua.cli", "import", publisher, str(path), "--data", str(data)],
+                          capture_output=True, text=True, preexec_fn=cap, timeout=300)
+
+
+@pytest.mark.parametrize("publisher", ["sipri", "nato", "ecb"])
+def test_zip_bomb_stops_with_one_line_and_exit_2(publisher, data_copy, tmp_path):
+    member = "eurofxref-hist.csv" if publisher == "ecb" else "xl/workbook.xml"
+    bomb = _bomb(tmp_path / ("bomb.zip" if publisher == "ecb" else "bomb.xlsx"), member)
+    assert bomb.stat().st_size < 200_000
+    before = _snapshot_of(data_copy)
+    proc = _run_import(publisher, bomb, data_copy)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bomb.name}: member '{member}' expands "), lines
+    assert "nothing written" in lines[0]
+    assert _snapshot_of(data_copy) == before
+
+
+def test_guard_limits_member_size_total_and_count(tmp_path):
+    small = _bomb(tmp_path / "small.xlsx", size=2 * 2**20)
+    with pytest.raises(LayoutError, match=r"member 'xl/workbook.xml' expands to 2,097,152 bytes, over the 2,000,000"):
+        guard.check(small, limits={"member": 2_000_000, "ratio": 10**9})
+    with pytest.raises(LayoutError, match=r"members expand to 2,097,152 bytes in all, over the 1,000-byte limit"):
+        guard.check(small, limits={"total": 1000, "ratio": 10**9})
+    with pytest.raises(LayoutError, match=r"file is [\d,]+ bytes, over the 100-byte limit"):
+        guard.check(small, limits={"file": 100})
+    guard.check(SIPRI_FILE)  # the publishers' own files pass
+    guard.check(NATO_FILE)
+    guard.check(ECB_FILE)
+
+
+@pytest.mark.parametrize("publisher,snapshot", [("sipri", SIPRI_FILE), ("nato", NATO_FILE), ("ecb", ECB_FILE)])
+def test_truncated_file_stops_with_one_line_and_exit_2(publisher, snapshot, data_copy, tmp_path):
+    cut = tmp_path / snapshot.name
+    cut.write_bytes(snapshot.read_bytes()[: snapshot.stat().st_size // 2])
+    proc = _run_import(publisher, cut, data_copy)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {cut.name}: not a valid zip file, truncated or damaged")
+
+
+def _encrypted_workbook(path: Path) -> Path:
+    """What Excel writes for a password-protected workbook: an OLE2 compound file (its header; the encrypted
+    package inside is irrelevant, the importer must stop at the magic bytes)."""
+    header = bytes.fromhex("D0CF11E0A1B11AE1") + bytes(16) + bytes.fromhex("3E000300FEFF0900")
+    path.write_bytes(header + bytes(512 - len(header)) + b"EncryptedPackage".ljust(512, b"\0"))
+    return path
+
+
+@pytest.mark.parametrize("publisher", ["sipri", "nato"])
+def test_password_protected_workbook_stops_with_one_line_and_exit_2(publisher, data_copy, tmp_path, capsys):
+    locked = _encrypted_workbook(tmp_path / "locked.xlsx")
+    before = _snapshot_of(data_copy)
+    assert main(["import", publisher, str(locked), "--write", "--data", str(data_copy)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: locked.xlsx: an encrypted (password-protected) or legacy .xls Office file, not an .xlsx "
+                   "workbook; save it without a password as .xlsx; nothing written"]
+    assert _snapshot_of(data_copy) == before
+
+
+def test_nato_layout_errors_name_sheet_row_and_column(tmp_path):
+    part = _sheet_xml(NATO_FILE, "TABLE3")
+    bad = _rezip(NATO_FILE, tmp_path / "bad.xlsx", lambda name, text: text.replace(
+        'name="TABLE3"', 'name="TABLE 3"') if name == "xl/workbook.xml" else text)
+    with pytest.raises(LayoutError, match=r"sheet 'TABLE3' is missing"):
+        nato.read(bad)
+
+    def text_in_cell(name, text):  # Poland 2024e (N32) becomes text
+        if name != part:
+            return text
+        new, n = re.subn(r'<c r="N32"([^>]*?)(?: t="[a-z]+")?([^>]*)>\s*(?:<f>[^<]*</f>\s*)?<v>[^<]*</v>\s*</c>',
+                         r'<c r="N32"\1\2 t="inlineStr"><is><t>n/a</t></is></c>', text)
+        assert n == 1
+        return new
+
+    bad = _rezip(NATO_FILE, tmp_path / "bad2.xlsx", text_in_cell)
+    with pytest.raises(LayoutError) as err:
+        nato.read(bad)
+    assert str(err.value) == "bad2.xlsx: sheet 'TABLE3', row 32, column N: expected a share of GDP (a number), found 'n/a'"
+
+
+def test_xml_entity_expansion_stops_with_one_line_and_exit_2(data_copy, tmp_path):
+    """A 'billion laughs' workbook: a small member whose XML entities would expand without bound. The parsers
+    openpyxl uses refuse it (lxml's amplification limit; defusedxml for the parts parsed with ElementTree); the
+    importer reports it as one line, exit code 2."""
+    laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+              + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+              + ']>')
+
+    def edit(name, text):
+        if name != "xl/workbook.xml":
+            return text
+        return laughs + text.split("?>", 1)[1].replace("<sheets>", "<sheets>&lol9;", 1)
+
+    bad = _rezip(NATO_FILE, tmp_path / "laughs.xlsx", edit)
+    assert bad.stat().st_size < 400_000
+    proc = _run_import("nato", bad, data_copy)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: laughs.xlsx: "), lines

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from natoua import claims, links, paths
-from natoua.export import FONTS, ReportHTMLExporter, data_only_fetcher, drop_dangling_links, html_to_pdf
+from natoua.export import FONTS, ReportHTMLExporter, drop_dangling_links, html_to_pdf
 
 from test_export import section_notebook
 
@@ -53,61 +53,70 @@ def test_project_fonts_cover_latin_ukrainian_and_currency_signs_and_carry_their_
         assert not missing, f"{face.name} lacks {missing}"
     math = TTFont(FONTS / "NotoSansMath-Regular.ttf").getBestCmap()
     assert all(ord(c) in math for c in "→−≥≤×±"), "symbols the text faces lack come from the math face"
-    declared = re.findall(r"url\(([^)]+)\)", (FONTS / "fonts.css").read_text())
-    assert sorted(declared) == sorted(p.name for p in faces)
+    template = (paths.TEMPLATES / "natoua" / "report.typ").read_text(encoding="utf-8")
+    families = {TTFont(face)["name"].getDebugName(1) for face in faces}
+    assert families == {"Noto Serif", "Noto Sans", "Noto Sans Mono", "Noto Sans Math"}
+    assert all(f'"{family}"' in template for family in families), "the PDF template names every project face"
+
+
+def _project_postscript_names() -> set[str]:
+    from fontTools.ttLib import TTFont
+
+    return {TTFont(face)["name"].getDebugName(6) for face in FONTS.glob("*.ttf")}
 
 
 def test_pdf_embeds_only_the_project_fonts():
+    """System fonts are ignored and maths symbols come from Noto Sans Math, not Typst's bundled Libertinus."""
     from pypdf import PdfReader
 
     reader = PdfReader(BytesIO(html_to_pdf(sample_html())))
     names = set()
     for page in reader.pages:
         for font in page["/Resources"]["/Font"].values():
-            names.add(str(font.get_object()["/BaseFont"]))
-    assert names and all("+natoua-" in n for n in names), names
+            names.add(str(font.get_object()["/BaseFont"]).split("+", 1)[-1])
+    assert names and names <= _project_postscript_names(), names
+    assert "NotoSansMath-Regular" in names, "→ − ≥ are set in the project's maths face"
 
 
 _RENDER = """
-import hashlib, os, sys
-import weasyprint.pdf.fonts as wf
-if sys.argv[1] == "fonttools":
-    wf.harfbuzz_subset = None  # the subsetter used where the system has no libharfbuzz-subset
+import hashlib, sys
 from natoua.export import html_to_pdf
-html = open(sys.argv[2], encoding="utf-8").read()
+html = open(sys.argv[1], encoding="utf-8").read()
 sys.stdout.write(hashlib.sha256(html_to_pdf(html, [("claims.json", b"{}", "claims")])).hexdigest())
 """
 
 
-@pytest.mark.parametrize("subsetter", ["fonttools", "default"])
-def test_pdf_bytes_do_not_depend_on_hash_seed_process_or_clock(tmp_path, subsetter):
-    """fontTools stamped each font subset with the current time: two renders a second apart differed."""
+def test_pdf_bytes_do_not_depend_on_hash_seed_process_or_clock(tmp_path):
+    """The PDF's dates come from the edition (Typst's binding ignores SOURCE_DATE_EPOCH): two processes, two
+    hash seeds and two different seconds give the same bytes."""
     page = tmp_path / "page.html"
     page.write_text(sample_html(), encoding="utf-8")
     digests = []
     for seed in ("1", "2"):
         env = {k: v for k, v in __import__("os").environ.items() if k != "SOURCE_DATE_EPOCH"}
         env["PYTHONHASHSEED"] = seed
-        proc = subprocess.run([sys.executable, "-c", _RENDER, subsetter, str(page)], capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, "-c", _RENDER, str(page)], capture_output=True, text=True,
                               env=env, timeout=300)
         assert proc.returncode == 0, proc.stderr
         digests.append(proc.stdout)
-        time.sleep(1.1)  # a different second: the subset timestamp must not reach the file
+        time.sleep(1.1)  # a different second: no clock may reach the file
     assert digests[0] == digests[1]
 
 
-# --- the URL fetcher -----------------------------------------------------------------
+# --- what the typesetter may read ----------------------------------------------------------
 
-def test_fetcher_serves_the_font_folder_and_data_urls_only():
-    from weasyprint.urls import FatalURLFetchingError
+def test_the_typesetter_reads_only_its_private_folder():
+    """Typst's root is a fresh folder holding the form, the page's images and the attachments: the template
+    cannot read a file outside it, whatever a form says."""
+    import typst
 
-    fetcher = data_only_fetcher()
-    font = FONTS / "NotoSerif-Regular.ttf"
-    assert fetcher.fetch(font.as_uri()).read()[:4] in (b"\x00\x01\x00\x00", b"true")
-    for url in ((FONTS / ".." / "report.css").as_uri(), (FONTS / "fonts.css").as_uri(), "file:///etc/passwd",
-                f"file://localhost{font}", "http://127.0.0.1:9/x.ttf"):
-        with pytest.raises(FatalURLFetchingError):
-            fetcher.fetch(url)
+    from natoua import typst_pdf
+
+    doc, files = typst_pdf.document_form(sample_html())
+    doc["blocks"].append({"t": "figure", "img": "../../../../../../etc/passwd", "fmt": "png", "alt": "x", "title": [],
+                          "label": "", "caption": [], "source": []})
+    with pytest.raises(typst_pdf.PdfError, match="escape the project root"):
+        typst_pdf.render(doc, files)
 
 
 # --- links ---------------------------------------------------------------------------
@@ -144,6 +153,52 @@ def test_links_without_a_target_in_the_document_keep_only_their_text():
 
 # --- PDF structure -------------------------------------------------------------------
 
+def pdf_standards(pdf) -> dict:
+    """What the XMP declares: PDF/A part and conformance, PDF/UA part, and the namespaces it describes in
+    PDF/A extension schemas (PDF/A-3 6.6.2.3: a property outside the standard schemas must be described)."""
+    xmp = bytes(pdf.Root.Metadata.read_bytes()).decode()
+    meta = pdf.open_metadata()
+    extension_namespaces = set(re.findall(r"<pdfaSchema:namespaceURI>([^<]+)</pdfaSchema:namespaceURI>", xmp))
+    extension_namespaces |= set(re.findall(r'pdfaSchema:namespaceURI="([^"]+)"', xmp))
+    return {"pdfa": meta.get("pdfaid:part", "") + meta.get("pdfaid:conformance", ""),
+            "pdfua": meta.get("{http://www.aiim.org/pdfua/ns/id/}part", ""),
+            "extensions": extension_namespaces, "title": meta.get("dc:title", "")}
+
+
+def link_annotations(pdf) -> list:
+    return [a for page in pdf.pages for a in page.get("/Annots", []) if a.get("/Subtype") == "/Link"]
+
+
+def zero_area(annot) -> bool:
+    x0, y0, x1, y1 = (float(v) for v in annot.Rect)
+    return abs(x1 - x0) < 0.01 or abs(y1 - y0) < 0.01
+
+
+def structure(root) -> list:
+    """Every structure element of the tag tree, depth first."""
+    import pikepdf
+
+    found, stack = [], [root.StructTreeRoot]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, pikepdf.Dictionary) and "/S" in node:
+            found.append(node)
+        kids = node.get("/K") if isinstance(node, pikepdf.Dictionary) else None
+        if isinstance(kids, pikepdf.Array):
+            stack.extend(reversed(list(kids)))
+        elif isinstance(kids, pikepdf.Dictionary):
+            stack.append(kids)
+    return found
+
+
+def has_scope(th) -> bool:
+    import pikepdf
+
+    attrs = th.get("/A")
+    attrs = list(attrs) if isinstance(attrs, pikepdf.Array) else [attrs]
+    return any(isinstance(a, pikepdf.Dictionary) and "/Scope" in a for a in attrs)
+
+
 def test_pdf_is_tagged_pdf_a_3a_and_pdf_ua_with_its_attachments():
     import pikepdf
 
@@ -152,14 +207,17 @@ def test_pdf_is_tagged_pdf_a_3a_and_pdf_ua_with_its_attachments():
     root = pdf.Root
     assert root.MarkInfo.Marked is True and "/StructTreeRoot" in root
     assert str(root.Lang) == "en" and root.ViewerPreferences.DisplayDocTitle is True
-    xmp = bytes(root.Metadata.read_bytes()).decode()
-    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="A"' in xmp and 'pdfuaid:part="1"' in xmp
-    assert "<rdf:li xml:lang=\"x-default\">Sample</rdf:li>" in xmp
+    declared = pdf_standards(pdf)
+    assert declared["pdfa"] == "3A" and declared["pdfua"] == "1" and declared["title"] == "Sample"
+    assert "http://www.aiim.org/pdfua/ns/id/" in declared["extensions"], "pdfuaid is described (PDF/A-3 6.6.2.3)"
     attached = {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
     assert attached == {name: content for name, content, _ in files}
     assert all(str(spec.obj.AFRelationship) == "/Data" for spec in pdf.attachments.values())
-    annots = [a for page in pdf.pages for a in page.get("/Annots", [])]
-    assert annots and all("/Contents" in a for a in annots), "PDF/UA: every link is described"
+    annots = link_annotations(pdf)
+    assert len(annots) == 2 and all("/Contents" in a for a in annots), "PDF/UA: every link is described"
+    assert not [a for a in annots if zero_area(a)], "no empty link annotation"
+    ths = [n for n in structure(root) if n.S == "/TH"]
+    assert ths and all(has_scope(th) for th in ths), "every header cell says what it heads"
 
 
 # --- the page's accessibility ----------------------------------------------------------

@@ -20,7 +20,7 @@ Modules, one concern each:
   briefs    per-ally briefs from one parameterised notebook
   build     plan and run the section notebooks, assemble, export, publish
   cache     keys and storage for executed sections
-  export    nbconvert exporters: self-contained HTML and WeasyPrint PDF
+  export    nbconvert exporters: self-contained HTML and PDF; typst_pdf: the PDF, typeset by Typst
   preview   the live preview server (`natoua preview`); labview: prose with its values in JupyterLab
   cli       the `natoua` command
 """

@@ -4,6 +4,7 @@ and the Monte Carlo model of the year Ukraine could join NATO.
     durations(eu, "negotiations_opened", "accession", as_of)   # one row per country
     kaplan_meier(d["years"], d["completed"])                    # censoring-aware share acceded
     simulate_nato_accession(ceasefire_year=2027, ..., seed=1)   # decimal years, vectorised
+    sensitivity_grid(ceasefire_years=[2026, 2027], p_consensus=[0.05, 0.3], horizons={2030: 2031.0}, ...)
 
 Dates known only to the month (or year) are intervals: a duration between two
 such dates has a lower and an upper bound, and its central value is the
@@ -237,9 +238,14 @@ def nato_application_to_accession(as_of) -> pd.DataFrame:
 
 # --- the accession simulation -------------------------------------------------------------------
 
-def simulate_nato_accession(*, ceasefire_year: float, ceasefire_year_spread: float,
-                            accession_process_years, p_consensus_per_year: float,
-                            n_simulations: int, seed: int, not_before: float | None = None) -> np.ndarray:
+#: Ceasefire redraw rounds before a draw still before `not_before` is set to it (a bound so unlikely that
+#: rejection cannot reach it, e.g. a ceasefire year years before the cut-off with a small spread).
+MAX_REDRAWS = 200
+
+
+def simulate_nato_accession(*, ceasefire_year, ceasefire_year_spread, accession_process_years,
+                            p_consensus_per_year, n_simulations: int, seed: int,
+                            not_before: float | None = None) -> np.ndarray:
     """Monte Carlo draws of the (decimal) year Ukraine joins NATO under stated assumptions.
 
     Each draw adds three parts:
@@ -248,38 +254,97 @@ def simulate_nato_accession(*, ceasefire_year: float, ceasefire_year_spread: flo
       consensus   waiting time until all allies agree to invite Ukraine: exponential with a
                   constant chance `p_consensus_per_year` per year (p = 1: immediate; p = 0: never);
       process     accession process after the invitation, uniform on `accession_process_years` [low, high].
-    The result is vectorised and deterministic for a given seed (numpy default_rng). Draws that never
-    join (p = 0) are +inf.
+    Draws that never join (p = 0) are +inf.
+
+    Vectorised over scenarios too: `ceasefire_year`, `ceasefire_year_spread` and `p_consensus_per_year`
+    may be arrays (broadcast together, shape S) and `accession_process_years` an array of shape S + (2,);
+    the result then has shape S + (n_simulations,), one row of draws per scenario. All scenarios share
+    the same random numbers (common random numbers): each part has its own stream spawned from `seed`,
+    so a scenario's draws do not depend on which other scenarios are run with it, and a grid's cell
+    equals the single run with the same inputs and seed. Differences between scenarios are then the
+    assumptions' effect, not sampling noise.
     """
-    lo, hi = (float(x) for x in accession_process_years)
-    if not 0 <= lo <= hi:
+    cease = np.asarray(ceasefire_year, dtype=float)
+    spread = np.asarray(ceasefire_year_spread, dtype=float)
+    p = np.asarray(p_consensus_per_year, dtype=float)
+    process = np.asarray(accession_process_years, dtype=float)
+    if process.ndim == 0 or process.shape[-1] != 2:
+        raise ValueError("accession_process_years must be [low, high]")
+    lo, hi = process[..., 0], process[..., 1]
+    if not (np.all(0 <= lo) and np.all(lo <= hi)):
         raise ValueError("accession_process_years must be [low, high] with 0 <= low <= high")
-    if not 0 <= p_consensus_per_year <= 1:
+    if not np.all((0 <= p) & (p <= 1)):
         raise ValueError("p_consensus_per_year must be between 0 and 1")
-    if ceasefire_year_spread < 0:
+    if not np.all(spread >= 0):
         raise ValueError("ceasefire_year_spread must be >= 0")
+    if not np.all(np.isfinite(cease)):
+        raise ValueError("ceasefire_year must be a finite year")
     n = int(n_simulations)
     if n < 1:
         raise ValueError("n_simulations must be positive")
-    rng = np.random.default_rng(seed)
-    centre = float(ceasefire_year) + 0.5
-    ceasefire = centre + ceasefire_year_spread * rng.standard_normal(n)
+    shape = np.broadcast_shapes(cease.shape, spread.shape, p.shape, lo.shape)
+    cease, spread, p, lo, hi = (np.broadcast_to(a, shape)[..., None] for a in (cease, spread, p, lo, hi))
+    ceasefire_rng, consensus_rng, process_rng = (np.random.default_rng(s)
+                                                 for s in np.random.SeedSequence(seed).spawn(3))
+
+    centre = cease + 0.5
+    z = ceasefire_rng.standard_normal(n)
+    ceasefire = centre + spread * z  # shape S + (n,)
     if not_before is not None:
-        for _ in range(200):
-            low = ceasefire < not_before
-            if not low.any():
+        # Rejection, with common random numbers: every scenario redraws its early draws from the same
+        # next row of normals, so the same draw stays comparable across scenarios.
+        early = ceasefire < not_before
+        for _ in range(MAX_REDRAWS):
+            if not early.any():
                 break
-            ceasefire[low] = centre + ceasefire_year_spread * rng.standard_normal(int(low.sum()))
-        ceasefire = np.maximum(ceasefire, not_before)  # only if the redraws did not suffice
-    if p_consensus_per_year >= 1:
-        wait = np.zeros(n)
-    elif p_consensus_per_year <= 0:
-        wait = np.full(n, np.inf)
-    else:
-        rate = -np.log1p(-p_consensus_per_year)  # per-year hazard with that annual probability
-        wait = rng.exponential(1 / rate, n)
-    process = rng.uniform(lo, hi, n)
-    return ceasefire + wait + process
+            redraw = centre + spread * ceasefire_rng.standard_normal(n)
+            ceasefire = np.where(early, redraw, ceasefire)
+            early &= redraw < not_before
+        ceasefire = np.maximum(ceasefire, not_before)  # only where the redraws did not suffice
+
+    exponential = consensus_rng.standard_exponential(n)
+    with np.errstate(divide="ignore"):
+        rate = -np.log1p(-np.minimum(p, 1.0))  # per-year hazard with that annual probability (inf at p = 1)
+        wait = np.where(p >= 1, 0.0, np.where(p <= 0, np.inf, exponential / np.where(rate > 0, rate, 1.0)))
+    joined = ceasefire + wait + lo + (hi - lo) * process_rng.random(n)
+    return joined
+
+
+#: Most draws the grid holds in memory at once (8 bytes each).
+GRID_DRAWS = 2_000_000
+
+
+def share_before(joined: np.ndarray, horizons) -> np.ndarray:
+    """Share of draws joined before each decimal year in `horizons` (2031.0: by the end of 2030): shape
+    S + (len(horizons),) for draws of shape S + (n,) (vectorised over scenarios)."""
+    joined = np.asarray(joined, dtype=float)
+    ends = np.asarray(list(horizons), dtype=float)
+    return (joined[..., None, :] < ends[:, None]).mean(axis=-1)
+
+
+def sensitivity_grid(*, ceasefire_years, p_consensus, horizons: dict, **model) -> pd.DataFrame:
+    """The probability of membership before each of `horizons` ({label: decimal year}, e.g.
+    {2030: 2031.0} for 'by the end of 2030') over a grid of ceasefire years and yearly chances of
+    consensus, every other input of the model as in `model`. One row per (ceasefire_year,
+    p_consensus_per_year), in grid order, with a column per horizon label (share of draws). One
+    vectorised run; with common random numbers each cell equals the single run with its inputs."""
+    cease = np.asarray([int(y) for y in ceasefire_years], dtype=float)
+    p = np.asarray([float(v) for v in p_consensus], dtype=float)
+    if cease.size == 0 or p.size == 0:
+        raise ValueError("the grid needs at least one ceasefire year and one chance of consensus")
+    model = {k: v for k, v in model.items() if k not in ("ceasefire_year", "p_consensus_per_year")}
+    # Vectorised over the whole grid; in slices of ceasefire years when the draws would not fit in
+    # GRID_DRAWS values at once (memory, not speed: a slice's draws equal the whole grid's).
+    step = max(1, GRID_DRAWS // (p.size * int(model.get("n_simulations", 1))))
+    shares = np.concatenate([
+        share_before(simulate_nato_accession(ceasefire_year=cease[i:i + step, None],
+                                             p_consensus_per_year=p[None, :], **model), horizons.values())
+        for i in range(0, cease.size, step)])  # (ceasefire years, p values, horizons)
+    labels = list(horizons)
+    rows = [{"ceasefire_year": int(c), "p_consensus_per_year": float(v),
+             **{label: float(shares[i, j, k]) for k, label in enumerate(labels)}}
+            for i, c in enumerate(cease) for j, v in enumerate(p)]
+    return pd.DataFrame(rows, columns=["ceasefire_year", "p_consensus_per_year", *labels])
 
 
 def summarise_simulation(joined: np.ndarray, by_years=(2030, 2035)) -> dict:

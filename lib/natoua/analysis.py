@@ -122,6 +122,42 @@ def edition_label(source_id: str) -> str:
     return (src.edition.split(" (")[0].strip() or src.title) if src.edition else src.title
 
 
+# How a source's figures were read (sources.read_as), as a phrase for the text next to the figures.
+READ_PHRASE = {
+    "official-file": "read from NATO's own tables workbook",
+    "official-page": "read on NATO's page",
+    "official-via-reprint": "read in a reprint of NATO's text",
+    "news-report": "taken from news reports of the release",
+    "transcription": "taken from third-party transcriptions",
+    "compiled-list": "taken from a compiled list",
+    "secondary-publication": "taken from a secondary publication",
+    "editorial": "the report's own classification",
+}
+
+
+def release_readings(frame: pd.DataFrame) -> str:
+    """Which NATO release the rows of `frame` come from and how each was read, for a note beside the figures:
+    'August 2025 edition: 345 figures (2014–2025) taken from third-party transcriptions and 14 figures (2025) taken
+    from news reports of the release; June 2024 edition: 31 figures (2024) read from NATO's own tables workbook'.
+    From sources.read_as, so it changes when a release is imported instead of transcribed."""
+    from .fmt import join, year_ranges
+
+    src = data.load("sources").set_index("source_id")
+    rows = frame.drop_duplicates(["iso3", "year", "source_id"])
+    rows = rows.assign(edition_label=rows["source_id"].map(edition_label),
+                       read_as=rows["source_id"].map(lambda s: str(src.loc[s, "read_as"])))
+    parts = []
+    editions = rows.groupby("edition_label")
+    for label, group in sorted(editions, key=lambda kv: (-len(kv[1]), kv[0])):
+        readings = []
+        for read_as, g in sorted(group.groupby("read_as"), key=lambda kv: (-len(kv[1]), kv[0])):
+            years = year_ranges(sorted(int(y) for y in g["year"].unique()))
+            readings.append(f"{len(g)} figure{'s' if len(g) != 1 else ''} ({years}) "
+                            f"{READ_PHRASE.get(read_as, read_as)}")
+        parts.append(f"{label}: {join(readings)}")
+    return "; ".join(parts)
+
+
 def target(target_id: str, as_of=None) -> pd.Series | None:
     """A NATO spending target; with `as_of`, None when it had not yet been agreed on that date."""
     t = data.load("nato_targets")

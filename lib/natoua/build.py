@@ -112,7 +112,7 @@ def as_of_range() -> tuple[date, date]:
 
     from .data import DataError, package, resource, resource_path
 
-    fallback = (date(2024, 7, 11), date(2028, 2, 28))  # what the package held when this was written
+    fallback = (date(2024, 7, 11), date(2028, 10, 30))  # what the package held when this was written
     try:
         resources = [r for r in package().get("resources", []) if isinstance(r, dict)]
         starts, ends = [], []
@@ -127,7 +127,8 @@ def as_of_range() -> tuple[date, date]:
                 if row.get("summit_id") in PROSE_SUMMITS:
                     starts.append(date.fromisoformat(row.get("end_date") or row["start_date"]))
         last = max(ends)
-        return max(starts), date(last.year + 2, last.month, min(last.day, 28))
+        two_years = date(last.year + 2, last.month, 28 if (last.month, last.day) == (2, 29) else last.day)
+        return max(starts), two_years
     except (DataError, OSError, ValueError, KeyError, TypeError, RecursionError, csv.Error):
         return fallback  # a broken package: validation reports it next
 
@@ -476,7 +477,7 @@ def _preload_exporters() -> None:
     (the main process is otherwise idle then; these imports take a few seconds)."""
     import nbconvert.exporters  # noqa: F401
     import pandas  # noqa: F401
-    import weasyprint  # noqa: F401
+    import typst  # noqa: F401
 
     from . import changes, edition, export  # noqa: F401
 
@@ -697,7 +698,7 @@ def environment_versions() -> dict:
 
     out = {"python": platform.python_version(), "natoua": __version__}
     for pkg in ("pandas", "numpy", "matplotlib", "papermill", "nbconvert", "nbclient", "ipykernel",
-                "weasyprint", "frictionless"):
+                "typst", "frictionless"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:

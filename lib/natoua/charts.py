@@ -4,10 +4,42 @@
     ax.plot(...)
     charts.show(fig, title="Poland's spending doubled", caption="...", source=df, alt="...")
 
-`show` renders the figure once as an embedded PNG inside a <figure> with the
-title (which states the finding), a caption numbered at export
-("Figure 7.1"), a "Source:" line and alt text. Output is deterministic: no
-timestamps or software tags in the PNG, fixed hash salt.
+`show` renders the figure once as a PNG and once as an SVG and displays one notebook output with
+
+- `text/html`: a <figure> with the title (which states the finding), the PNG embedded as a data URL with
+  the alt text, a caption numbered at export ("Figure 7.1") and a "Source:" line linking to the Sources
+  appendix;
+- `image/png`: the same PNG (the raster fallback for any renderer);
+- `application/vnd.natoua.figure+json` (`mimes.FIGURE`), everything a renderer needs without reading the
+  HTML:
+
+  | key | what |
+  |---|---|
+  | `svg` | the figure as SVG text (vector; text drawn as outlines in the project's Noto Sans) |
+  | `width_cm`, `height_cm` | its print size: `width_cm` is `PRINT_WIDTH_CM`; set it at this width (or wider) |
+  | `title` | the figure's title (plain text; states the finding) |
+  | `caption` | the caption (plain text, without the "Figure N.M" label) |
+  | `alt` | alt text (plain text) |
+  | `sources` | the source ids cited, in order (`[]` when `source` was given as text) |
+  | `source` | the "Source: ..." line as plain text |
+  | `source_html` | the same line as HTML, each citation a link to `#src-<source_id>` |
+  | `min_font_pt` | the smallest text in the figure at print size (at least `MIN_FONT_PT`) |
+
+  There is no number in the payload: the exporter numbers figures per section in output order
+  ("Figure 7.2"), as it does in the HTML.
+
+Print size: every figure is laid out at `PRINT_WIDTH_CM` (the narrowest A4 text column the report is set in),
+so its font sizes are the sizes on paper, and `show` refuses a figure with text smaller than `MIN_FONT_PT`
+there. Set in a wider column, the text only grows.
+
+Text: all text is set in the project's Noto Sans (the files in templates/natoua/fonts, registered with
+matplotlib's font manager; a system font of the same name is never used, DejaVu never), with Noto Sans Math
+for the few symbols Noto Sans lacks (the minus sign). All text is literal: a `$` in a dataset's country name
+is a dollar sign, never TeX maths (`text.parse_math` is off; the house style uses no mathtext).
+
+Output is deterministic: the same figure gives the same PNG and SVG bytes on any machine, run and
+PYTHONHASHSEED (no dates or software tags, fixed hash salt for the SVG's ids, fonts from the project, the
+matplotlib version pinned in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -15,13 +47,16 @@ from __future__ import annotations
 import base64
 import html
 import io
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # rendered to PNG ourselves; no GUI, no inline duplicate
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
-from . import links, mimes  # noqa: E402
+from . import links, mimes, paths  # noqa: E402
 from .labview import in_lab  # noqa: E402
 
 MIME = mimes.FIGURE
@@ -34,13 +69,47 @@ LIGHT_GREY = "#D9D9D9"
 INK = "#1A1A1A"
 DPI = 150
 
+# The report's text column is 16-17.4 cm wide on A4 (the HTML's print stylesheet: 174 mm; the Typst page may
+# be narrower). Figures are laid out at the narrowest, so their font sizes hold on paper at any of them.
+PRINT_WIDTH_CM = 16.0
+PRINT_WIDTH = PRINT_WIDTH_CM / 2.54  # inches, matplotlib's unit
+PAD = 0.06  # inches of white around the tight bounding box, inside PRINT_WIDTH
+MIN_FONT_PT = 7.0  # smallest legible text on paper
+SMALL = 7.0  # house size for direct labels, annotations and dense tick labels
+
+FONTS = paths.TEMPLATES / "natoua" / "fonts"
+FONT_FILES = ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf", "NotoSansMath-Regular.ttf")
+FAMILIES = ["Noto Sans", "Noto Sans Math"]  # Noto Sans Math only for glyphs Noto Sans lacks (U+2212 minus)
+
+
+def register_fonts() -> None:
+    """Make the project's font files the only ones matplotlib knows under the Noto names.
+
+    `addfont` appends to the font list and `findfont` keeps the first best match, so a system copy of Noto
+    (another version, other glyphs, other metrics) would win; it is dropped from the list instead."""
+    manager = font_manager.fontManager
+    ours = [FONTS / name for name in FONT_FILES]
+    for path in ours:
+        manager.addfont(str(path))
+    own = {str(p.resolve()) for p in ours}
+    manager.ttflist = [f for f in manager.ttflist
+                       if f.name not in FAMILIES or str(Path(f.fname).resolve()) in own]
+    manager._findfont_cached.cache_clear()
+
 
 def apply_style() -> None:
     plt.rcParams.update({
-        "font.family": "DejaVu Sans",
-        "font.size": 9,
-        "axes.titlesize": 10,
-        "axes.labelsize": 9,
+        "font.family": FAMILIES,
+        "font.size": 8.5,
+        "axes.titlesize": 9.5,
+        "axes.labelsize": 8.5,
+        "xtick.labelsize": 8,
+        "ytick.labelsize": 8,
+        "legend.fontsize": 8,
+        "legend.title_fontsize": 8,
+        "text.parse_math": False,  # data text is literal: '$' is a dollar sign (e.g. '$\x' in a name)
+        "axes.formatter.use_mathtext": False,
+        "axes.unicode_minus": True,  # U+2212 comes from Noto Sans Math
         "axes.edgecolor": GREY,
         "axes.labelcolor": INK,
         "axes.spines.top": False,
@@ -54,40 +123,131 @@ def apply_style() -> None:
         "xtick.color": INK,
         "ytick.color": INK,
         "legend.frameon": False,
-        "legend.fontsize": 8,
         "figure.dpi": DPI,
         "savefig.dpi": DPI,
         "figure.facecolor": "white",
+        "figure.constrained_layout.use": True,  # axes fill the print width; labels stay inside it
+        # Its margin is the saved files' white border, so a figure of PRINT_WIDTH is usually fitted as drawn.
+        "figure.constrained_layout.w_pad": PAD,
+        "figure.constrained_layout.h_pad": PAD,
+        # SVG: ids (clip paths) hashed with a fixed salt instead of random; no root id.
         "svg.hashsalt": "natoua",
+        # Text as outlines, not <text> elements: the SVG then needs no font to show as printed, in a browser
+        # or in the PDF engine's SVG library (which would otherwise need Noto handed to it, and would set
+        # the text with its own shaping). Cost: the heatmap (figure 7.2, 341 numbers) is 178 KB against 110 KB
+        # with <text>; the 21 figures of the default edition 1.5 MB in all.
+        "svg.fonttype": "path",
         "path.simplify": True,
     })
 
 
+register_fonts()
 apply_style()
 
 
-def new(width: float = 6.8, height: float = 3.4, **kwargs):
-    """A figure and axes in house style (inches; 6.8 in fills the A4 text width)."""
+def new(width: float = PRINT_WIDTH, height: float = 3.4, **kwargs):
+    """A figure and axes in house style (inches; the default width is the print width)."""
     fig, ax = plt.subplots(figsize=(width, height), **kwargs)
     return fig, ax
 
 
-def png_bytes(fig) -> bytes:
+def _fit_print_width(fig) -> tuple[float, float]:
+    """Resize the figure so its saved (tight) width is PRINT_WIDTH: its text is then printed at its size.
+    Returns the tight size (inches) as last drawn.
+
+    The tight box grows about one to one with the figure's width under constrained layout; a few secant
+    steps settle it to a fortieth of a millimetre, deterministically."""
+    target = PRINT_WIDTH - 2 * PAD
+    width, height = fig.get_size_inches()
+    prev = None
+    for _ in range(6):
+        got = _tight_size(fig)
+        error = got[0] - target
+        if abs(error) < 1e-3:  # inches: 0.02% of the width
+            break
+        slope = 1.0
+        if prev is not None and prev[0] != width and got[0] != prev[1]:
+            slope = (got[0] - prev[1]) / (width - prev[0])
+            slope = slope if 0.2 < slope < 5 else 1.0
+        prev = (width, got[0])
+        width = width - error / slope
+        fig.set_size_inches(width, height)
+    else:
+        got = _tight_size(fig)
+    return got
+
+
+def _tight_size(fig) -> tuple[float, float]:
+    """Width and height (inches) of what the figure draws, laid out (constrained layout runs on draw)."""
+    fig.canvas.draw()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    return float(box.width), float(box.height)
+
+
+def _save(fig, fmt: str, bbox=None, **kwargs) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.08,
-                metadata={"Software": None})
-    plt.close(fig)
+    fig.savefig(buf, format=fmt, dpi=DPI, bbox_inches=bbox or "tight", pad_inches=PAD, **kwargs)
     return buf.getvalue()
 
 
+def png_bytes(fig, close: bool = True, bbox=None) -> bytes:
+    """The figure as PNG at DPI (no software tag, so the same figure gives the same bytes)."""
+    data = _save(fig, "png", bbox, metadata={"Software": None})
+    if close:
+        plt.close(fig)
+    return data
+
+
+def svg_text(fig, close: bool = True, bbox=None) -> str:
+    """The figure as SVG, text as outlines (no date, no creator, ids from a fixed salt: deterministic)."""
+    data = _save(fig, "svg", bbox, metadata={"Date": None, "Creator": None})
+    if close:
+        plt.close(fig)
+    return data.decode("utf-8")
+
+
+def texts(fig, draw: bool = True) -> list[Text]:
+    """Every visible, non-empty text the figure draws (titles, labels, tick labels, annotations, legends)."""
+    if draw:
+        fig.canvas.draw()  # tick labels exist only once drawn
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and _drawn(t)]
+
+
+def _drawn(text: Text) -> bool:
+    """A tick label is drawn only if its tick is within the axis' view (matplotlib keeps spare ones)."""
+    axes = text.axes
+    if axes is None:
+        return True
+    for axis in (axes.xaxis, axes.yaxis):
+        for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+            if text in (tick.label1, tick.label2):
+                return tick.get_visible() and (text is tick.label1 and tick.label1On
+                                               or text is tick.label2 and tick.label2On)
+    return True
+
+
+def print_scale(fig, tight_width: float | None = None) -> float:
+    """Printed size over drawn size: PRINT_WIDTH against the saved width (1.0 once fitted)."""
+    return PRINT_WIDTH / ((tight_width if tight_width is not None else _tight_size(fig)[0]) + 2 * PAD)
+
+
+def small_texts(fig, minimum: float = MIN_FONT_PT) -> list[tuple[str, float]]:
+    """(text, printed size in pt) of every drawn text below `minimum` at print size."""
+    scale = print_scale(fig)
+    return [(t.get_text(), round(t.get_fontsize() * scale, 2)) for t in texts(fig, draw=False)
+            if t.get_fontsize() * scale < minimum - 0.01]
+
+
 class Figure:
-    """A rendered figure: displays as HTML in JupyterLab and in the report."""
+    """A rendered figure: displays as HTML in JupyterLab and in the report, and carries its SVG."""
 
     def __init__(self, png: bytes, *, title: str, caption: str, source: str, alt: str, wide: bool = False,
-                 source_html: str | None = None):
+                 source_html: str | None = None, svg: str | None = None, sources: list[str] | None = None,
+                 size_cm: tuple[float, float] | None = None, min_font_pt: float | None = None):
         self.png, self.title, self.caption, self.source, self.alt = png, title, caption, source, alt
         self.wide = wide
         self.source_html = source_html if source_html is not None else html.escape(source)  # citations as links
+        self.svg, self.sources, self.size_cm, self.min_font_pt = svg, list(sources or []), size_cm, min_font_pt
 
     def html(self) -> str:
         b64 = base64.b64encode(self.png).decode("ascii")
@@ -101,9 +261,21 @@ class Figure:
             f"</figure>"
         )
 
+    def payload(self) -> dict:
+        """The figure+json output (keys documented in the module docstring)."""
+        meta = {"title": self.title, "caption": self.caption, "alt": self.alt, "sources": self.sources,
+                "source": self.source, "source_html": self.source_html}
+        if self.svg is not None:
+            meta["svg"] = self.svg
+        if self.size_cm is not None:
+            meta["width_cm"], meta["height_cm"] = self.size_cm
+        if self.min_font_pt is not None:
+            meta["min_font_pt"] = self.min_font_pt
+        return meta
+
     def _repr_mimebundle_(self, include=None, exclude=None):
-        meta = {"title": self.title, "caption": self.caption, "source": self.source, "alt": self.alt}
-        return {"text/html": self.html(), MIME: meta, "text/plain": f"Figure: {self.title}"}
+        return {"text/html": self.html(), "image/png": base64.b64encode(self.png).decode("ascii"),
+                MIME: self.payload(), "text/plain": f"Figure: {self.title}"}
 
 
 def _label() -> str:
@@ -111,13 +283,47 @@ def _label() -> str:
     return "" if in_lab() else '<span class="figure-number">Figure</span> '
 
 
-def show(fig, *, title: str, caption: str, source, alt: str) -> None:
-    """Render and display a figure with its title, caption, source line and alt text."""
+def _source_ids(source) -> list[str]:
+    if isinstance(source, str):
+        return []
+    import pandas as pd
+
+    ids = source["source_id"].dropna() if isinstance(source, pd.DataFrame) else source
+    return [str(i) for i in dict.fromkeys(ids)]
+
+
+def render(fig, *, title: str, caption: str, source, alt: str) -> Figure:
+    """The Figure `show` displays (closes `fig`). Refuses a figure with text under MIN_FONT_PT on paper."""
     for name, text in (("title", title), ("caption", caption), ("alt", alt)):
         if not str(text).strip():
             raise ValueError(f"figure {name} is required")
-    text, markup = links.source_line(source)
-    out = Figure(png_bytes(fig), title=title, caption=caption, source=text, alt=alt, source_html=markup)
+    width, height = _fit_print_width(fig)  # leaves the figure drawn at its final size
+    scale = print_scale(fig, width)
+    sizes = [(t.get_text(), round(t.get_fontsize() * scale, 2)) for t in texts(fig, draw=False)]
+    small = [(t, size) for t, size in sizes if size < MIN_FONT_PT - 0.01]
+    if small:
+        plt.close(fig)
+        listed = "; ".join(f"{t!r} at {size:g} pt" for t, size in small[:5])
+        raise ValueError(f"figure {title!r}: text smaller than {MIN_FONT_PT:g} pt on paper "
+                         f"({len(small)}: {listed}); use charts.SMALL or larger")
+    line, markup = links.source_line(source)
+    # Both files from the layout just measured: the same box, and no layout or tight-box pass per file
+    # (each is a full draw; the heatmap's took seconds).
+    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(PAD)
+    with plt.rc_context({"figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)  # keep the layout as measured; savefig then skips its dry-run draw
+    png = png_bytes(fig, close=False, bbox=box)
+    svg = svg_text(fig, close=False, bbox=box)
+    width, height = width + 2 * PAD, height + 2 * PAD
+    plt.close(fig)
+    return Figure(png, title=title, caption=caption, source=line, alt=alt, source_html=markup, svg=svg,
+                  sources=_source_ids(source), size_cm=(round(width * 2.54, 2), round(height * 2.54, 2)),
+                  min_font_pt=min(size for _, size in sizes) if sizes else None)
+
+
+def show(fig, *, title: str, caption: str, source, alt: str) -> None:
+    """Render and display a figure with its title, caption, source line and alt text."""
+    out = render(fig, title=title, caption=caption, source=source, alt=alt)
     from IPython.display import display
 
     display(out)
@@ -126,7 +332,7 @@ def show(fig, *, title: str, caption: str, source, alt: str) -> None:
 def reference_line(ax, level: float, label: str, x, above: bool = True) -> None:
     """A dashed grey target line (e.g. the 2% guideline) with its label just above or below it at x."""
     ax.axhline(level, color=GREY, lw=0.9, ls="--")
-    ax.text(x, level + 0.06 if above else level - 0.07, label, fontsize=7, color=GREY,
+    ax.text(x, level + 0.06 if above else level - 0.07, label, fontsize=SMALL, color=GREY,
             va="bottom" if above else "top")
 
 

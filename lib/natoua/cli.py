@@ -96,7 +96,8 @@ def parser() -> argparse.ArgumentParser:
 
     im = sub.add_parser("import", help="import a publisher's release file into its tidy dataset (prints changes; "
                                        "writes with --write)")
-    im.add_argument("publisher", choices=["sipri", "ecb"], help="whose file: sipri (Milex workbook) or ecb (eurofxref-hist)")
+    im.add_argument("publisher", choices=["sipri", "ecb", "nato"],
+                    help="whose file: sipri (Milex workbook), ecb (eurofxref-hist) or nato (defence-expenditure tables workbook)")
     im.add_argument("path", nargs="?", type=Path, help="the release file (default: the committed snapshot in data/raw/)")
     im.add_argument("--write", action="store_true", help="write the dataset (and a new snapshot + metadata)")
     im.add_argument("--file-url", help="where the new file was downloaded from (recorded in its metadata)")

@@ -2,8 +2,9 @@
 
 Both are registered under nbconvert's exporter entry point, so
 `jupyter nbconvert --to natoua_html|natoua_pdf executed.ipynb` works outside
-the build too. The PDF is the same HTML rendered by WeasyPrint with the
-stylesheet's print rules; WeasyPrint may fetch nothing but `data:` URLs.
+the build too. The PDF is typeset by Typst from the same page's document form
+(natoua.typst_pdf): it reads nothing but the page, its embedded images and the
+project's fonts.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _TAB = re.compile(r'<span class="table-number">Table</span>')
 _INTERNAL_LINK = re.compile(r'<a( class="[^"]*")? href="#([^"]+)">(.*?)</a>', re.S)
 _ID = re.compile(r'\sid="([^"]+)"')
 FONTS = paths.TEMPLATES / "natoua" / "fonts"
+
 
 
 class ReportPreprocessor(Preprocessor):
@@ -111,7 +113,7 @@ class ReportHTMLExporter(HTMLExporter):
 
 
 class ReportPDFExporter(ReportHTMLExporter):
-    """A4 PDF via WeasyPrint: title page, contents with page numbers, running header, page X of Y."""
+    """A4 PDF via Typst: title page, contents with page numbers, running header, page X of Y."""
 
     export_from_notebook = "NATO–Ukraine report (PDF)"
     output_mimetype = "application/pdf"
@@ -132,110 +134,12 @@ def drop_dangling_links(html: str) -> str:
     return _INTERNAL_LINK.sub(lambda m: m.group(0) if m.group(2) in ids else m.group(3), html)
 
 
-def data_only_fetcher():
-    """A WeasyPrint URL fetcher that serves data: URLs and the project's font files, and refuses everything
-    else, fatally: the report is self-contained, so any other fetch is a bug (or hostile input)."""
-    from urllib.parse import unquote, urlsplit
-
-    from weasyprint.urls import FatalURLFetchingError, URLFetcher
-
-    fonts = FONTS.resolve()
-
-    class DataOnlyFetcher(URLFetcher):
-        def fetch(self, url, headers=None):
-            if url.startswith("data:"):
-                return super().fetch(url, headers)
-            parts = urlsplit(url)
-            if parts.scheme == "file" and not parts.netloc:
-                path = Path(unquote(parts.path)).resolve()
-                if path.parent == fonts and path.suffix == ".ttf" and path.is_file():
-                    return super().fetch(path.as_uri(), headers)
-            raise FatalURLFetchingError(f"refusing to fetch {url[:80]!r}: the report must be self-contained")
-
-    return DataOnlyFetcher(allowed_protocols={"data", "file"}, fail_on_errors=True)
-
-
-PDF_VARIANT = "pdf/a-3a"  # archival and tagged; attachments allowed (associated files)
-_DATE = re.compile(r'<meta name="dcterms.created" content="([0-9]{4}-[0-9]{2}-[0-9]{2})')
-
-
-def document_date(html: str):
-    """The document's date (from its dcterms.created, i.e. the edition date), for every date the PDF holds."""
-    from datetime import datetime, timezone
-
-    match = _DATE.search(html)
-    day = match.group(1) if match else "2026-01-01"
-    return datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
-
-
 def html_to_pdf(html: str, attachments: list[tuple[str, bytes, str]] = ()) -> bytes:
-    """The PDF of a report page. `attachments` are (file name, bytes, description) embedded as associated
-    files (the edition's claims.json and the CSVs it read)."""
-    import io
-    import logging
+    """The PDF of a report page, typeset by Typst (natoua.typst_pdf). `attachments` are (file name, bytes,
+    description) embedded as associated files (the edition's claims.json and the CSVs it read)."""
+    from .typst_pdf import html_to_pdf as typeset
 
-    from weasyprint import CSS, HTML, Attachment
-    from weasyprint.text.fonts import FontConfiguration
-
-    # WeasyPrint reports CSS it ignores as warnings; keep them out of the console and the PDF.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    when = document_date(html)
-    fetcher = data_only_fetcher()
-    font_config = FontConfiguration()
-    fonts = CSS(filename=str(FONTS / "fonts.css"), url_fetcher=fetcher, font_config=font_config)
-    files = [Attachment(file_obj=io.BytesIO(content), name=name, description=description, relationship="Data",
-                        created=when, modified=when)
-             for name, content, description in attachments]
-    document = HTML(string=html, base_url=str(paths.TEMPLATES), url_fetcher=fetcher)
-    # Without libharfbuzz-subset WeasyPrint subsets fonts with fontTools, which stamps each subset with the
-    # current time unless SOURCE_DATE_EPOCH is set: the PDF's bytes then changed from one second to the next.
-    with _source_date_epoch(int(when.timestamp())):
-        return document.write_pdf(stylesheets=[fonts], font_config=font_config, pdf_variant=PDF_VARIANT,
-                                  attachments=files, uncompressed_pdf=False, finisher=_declare_pdf_ua)
-
-
-class _source_date_epoch:
-    """Set SOURCE_DATE_EPOCH for the duration of a render unless the caller already set it."""
-
-    def __init__(self, epoch: int):
-        self.epoch, self.previous = str(epoch), None
-
-    def __enter__(self):
-        import os
-
-        self.previous = os.environ.get("SOURCE_DATE_EPOCH")
-        if self.previous is None:
-            os.environ["SOURCE_DATE_EPOCH"] = self.epoch
-
-    def __exit__(self, *exc):
-        import os
-
-        if self.previous is None:
-            os.environ.pop("SOURCE_DATE_EPOCH", None)
-
-
-def _declare_pdf_ua(document, pdf) -> None:
-    """WeasyPrint writes PDF/A-3a metadata; the file is also tagged for PDF/UA-1 (lang, title shown as the
-    window title, structure tree), so say so in its XMP, and describe every link annotation (PDF/UA needs
-    /Contents on links)."""
-    import pydyf
-
-    if "Metadata" not in pdf.catalog:  # only variants write XMP metadata
-        return
-    metadata = pdf.objects[int(pdf.catalog["Metadata"].split()[0])]
-    xmp = b"".join(metadata.stream)
-    declaration = (b'<rdf:Description xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/" rdf:about="" '
-                   b'pdfuaid:part="1" />')
-    metadata.stream = [xmp.replace(b"</rdf:RDF>", declaration + b"</rdf:RDF>", 1)]
-    for obj in pdf.objects:
-        if isinstance(obj, dict) and obj.get("Subtype") == "/Link" and "Contents" not in obj:
-            action = obj.get("A") or {}
-            uri = action.get("URI") if isinstance(action, dict) else None
-            if uri is not None:
-                obj["Contents"] = pydyf.String(f"Link to {getattr(uri, 'string', uri)}")
-            else:
-                obj["Contents"] = pydyf.String("Link to another part of this document")
+    return typeset(html, attachments)
 
 
 def export_notebook(executed: Path, html_path: Path, pdf_path: Path, title: str, as_of: str) -> None:

@@ -2,8 +2,10 @@
 
 Rules (stated wherever a converted amount appears):
 - a dated amount (a pledge signed on a day) at the ECB reference rate of that day;
-- a year's flows at that year's average reference rate; for a year not complete on the cut-off,
-  the average of its daily rates up to the cut-off;
+- a year's flows at that year's average reference rate; for a year the data cover only in part (not complete
+  on the cut-off, or on the end of the period a release covers), the average of its daily rates over the part
+  covered: up to the end of that period, never after the cut-off (`Money.flows(frame, until=period_end)`);
+  averages are rounded once, to the 5 significant digits of the ECB's rates;
 - a cumulative total at the reference rate on the cut-off.
 A rate is never taken from after the cut-off: a day without a fixing (weekend, TARGET holiday) uses
 the last rate before it. Rates are units of currency per euro (the ECB's convention).
@@ -20,11 +22,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from . import fmt
+from .importers.ecb import RATE_DIGITS
+from .rounding import mean_significant
 
 EURO = "EUR"
 RULE_DATED = "each amount at the ECB euro reference rate of its date"
-RULE_FLOW = ("each year's flows at that year's average ECB euro reference rate (for a year not complete on the "
-             "cut-off, the average of its daily rates up to the cut-off)")
+RULE_FLOW = ("each year's flows at that year's average ECB euro reference rate (for a year the data cover only in "
+             "part, the average of its daily rates over the part covered, never after the cut-off)")
 RULE_STOCK = "cumulative totals at the ECB euro reference rate on the cut-off"
 
 
@@ -107,8 +111,10 @@ def annual(currency: str, year: int, as_of) -> Rate:
     if len(rows) == 1:
         day = rows["date"].iloc[0].date()
         return Rate(currency, float(rows["rate"].iloc[0]), day, day, 1)
-    return Rate(currency, round(float(rows["rate"].mean()), 6), rows["date"].iloc[0].date(),
-                rows["date"].iloc[-1].date(), int(len(rows)))
+    # the same rule as the importer's annual averages: the mean of the daily rates, rounded once to the ECB's
+    # 5 significant digits (natoua.rounding)
+    mean = float(mean_significant([repr(float(v)) for v in rows["rate"]], RATE_DIGITS))
+    return Rate(currency, mean, rows["date"].iloc[0].date(), rows["date"].iloc[-1].date(), int(len(rows)))
 
 
 def convert(amount: float, src: str, dst: str, on, as_of) -> tuple[float, list[Rate]]:
@@ -184,19 +190,13 @@ class Money:
         return frame.mul(rates, axis=0)
 
     def flow_rates(self, years, until=None) -> str:
-        """'2022: €1 = $1.0531; 2023: ...' for a caption or ledger entry."""
+        """'2022: €1 = $1.053; 2023: ...' for a caption or ledger entry."""
         import pandas as pd
 
         if not self.converted:
             return ""
         cap = min(self.as_of, pd.Timestamp(until)) if until is not None else self.as_of
-        parts = []
-        for y in years:
-            r = annual(self.currency, int(y), cap)
-            span = "" if not r.is_average or r.text().startswith(f"{y} average") else \
-                f" (average {fmt.day(r.start)}–{fmt.day(r.end)})"
-            parts.append(f"{y}: €1 = {_unit(self.currency)}{r.value:.5g}{span}")
-        return "; ".join(parts)
+        return flow_rates_text([annual(self.currency, int(y), cap) for y in years])
 
     def fmt(self, value_bn: float, decimals: int = 1) -> str:
         """An amount already in the edition's currency."""
@@ -220,6 +220,18 @@ class Money:
         if flows:
             return (f"Converted from euros with {RULE_FLOW}; cumulative totals at the {self.rate.text()}.")
         return f"Converted from euros at the {self.rate.text()} ({RULE_STOCK})."
+
+
+def flow_rates_text(rates: list[Rate]) -> str:
+    """'2025: €1 = $1.13; 2026: €1 = $1.178 (average 2 January 2026–27 February 2026)': each year's average rate,
+    with the days averaged where they are not the whole year (the partial-year rule), for captions and ledger units."""
+    parts = []
+    for r in rates:
+        y = r.start.year
+        span = "" if not r.is_average or r.text().startswith(f"{y} average") else \
+            f" (average {fmt.day(r.start)}–{fmt.day(r.end)})"
+        parts.append(f"{y}: €1 = {_unit(r.currency)}{r.value:.5g}{span}")
+    return "; ".join(parts)
 
 
 def rates_text(used: list[Rate]) -> str:

@@ -53,11 +53,36 @@ def is_web_url(url: str) -> bool:
     return safe_url(url) is not None and not re.search(r"[<>\"']", url)
 
 
+def readable(address: str) -> str:
+    """An address as a reader reads it: percent-escapes of UTF-8 text decoded (`%D1%80%D1%83...` -> `ру...`), so a
+    Cyrillic or Greek address is not printed as four lines of escapes. Escapes that do not decode to printable
+    text (control characters, spaces, reserved characters such as %2F) are kept, so the text never says more than
+    the address does."""
+    from urllib.parse import unquote
+
+    def decode(match: re.Match) -> str:
+        run = match.group(0)
+        try:
+            text = unquote(run, errors="strict")
+        except UnicodeDecodeError:
+            return run
+        if any(not ch.isprintable() or ch.isspace() or ch in RESERVED for ch in text):
+            return run
+        return text
+
+    return ESCAPED_RUN.sub(decode, str(address))
+
+
+RESERVED = set(":/?#[]@!$&'()*+,;=%<>\"")
+ESCAPED_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
 def url(address: str, css_class: str = "url") -> str:
-    """A working link to an http(s) address showing the address; anything else stays plain text."""
+    """A working link to an http(s) address showing the address (decoded for reading, see `readable`); the link
+    target is the address itself. Anything else stays plain text."""
     if not is_web_url(address):
         return f'<span class="{css_class}">{breakable(address)}</span>'
-    return f'<a class="{css_class}" href="{html.escape(address, quote=True)}">{breakable(address)}</a>'
+    return f'<a class="{css_class}" href="{html.escape(address, quote=True)}">{breakable(readable(address))}</a>'
 
 
 def linkify(text: str) -> str:

@@ -116,6 +116,7 @@ def validate_package(data_dir: Path | None = None, cache_dir: Path | None = None
         problems += _precision_rules(res, texts[res["name"]], base)
     problems += _cross_table_rules(valid, texts, base)
     problems += _provenance_rules(valid, texts, base)
+    problems += _reading_rules(valid, texts, base)
     problems += _snapshot_rules(base)
     found = sorted(set(_without_cascades(problems)), key=lambda p: (p.file, p.row or 0, p.column or "", p.message))
     return _capped(found)
@@ -570,6 +571,52 @@ def _provenance_rules(resources: list[dict], texts: dict, base: Path) -> list[Pr
                     if any(ch.isdigit() for ch in cited) and cited not in ids:
                         problems.append(Problem(file, line, head[i], f"cites source {cited!r}, which is not in "
                                                                      "sources.csv (add it or drop the citation)"))
+    return problems
+
+
+# --- how a source was read agrees with what it names (issue 18) ----------------------------------
+
+# `via` wording that says the figures came from a news report; such a source is read_as 'news-report'.
+NEWS_VIA = re.compile(r"\b(reported by|as reported|news report|press coverage|press reports?)\b", re.I)
+
+
+def _reading_rules(resources: list[dict], texts: dict, base: Path) -> list[Problem]:
+    """`read_as` and `via` agree: an official file names the copy it came through (or says it came from the
+    publisher) and is a raw snapshot under data/raw/; a snapshot's source is read as 'official-file'; a source
+    whose via names a news report is never read as the official page or file."""
+    import json
+
+    if "sources" not in texts or "read_as" not in texts["sources"][0]:
+        return []
+    by_name = {r["name"]: r for r in resources}
+    file = _rel(base / by_name["sources"]["path"], base)
+    header, *body = texts["sources"]
+    snapshots: dict[str, str] = {}  # source id -> metadata file
+    for meta_path in sorted((base / "raw").glob("*/*.meta.json")):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue  # reported by the snapshot rules
+        if isinstance(meta, dict) and isinstance(meta.get("source_id"), str):
+            snapshots[meta["source_id"]] = _rel(meta_path, base)
+    problems = []
+    for line, row in enumerate(body, start=2):
+        rec = dict(zip(header, row))
+        sid, read_as, via = rec.get("source_id", ""), rec.get("read_as", ""), rec.get("via", "").strip()
+        if read_as == "official-file":
+            if not via:
+                problems.append(Problem(file, line, "via", "read_as is 'official-file': name in via the copy the file "
+                                                           "came through (or say it was downloaded from the publisher)"))
+            if sid not in snapshots:
+                problems.append(Problem(file, line, "read_as", f"read_as is 'official-file' but no raw snapshot under "
+                                                               f"data/raw/ has source_id {sid!r}"))
+        elif sid in snapshots:
+            problems.append(Problem(file, line, "read_as", f"{read_as!r}, but {snapshots[sid]} makes {sid!r} a raw "
+                                                           "snapshot: read_as is 'official-file'"))
+        if read_as in ("official-page", "official-file") and NEWS_VIA.search(via):
+            problems.append(Problem(file, line, "read_as", f"read_as is {read_as!r} but via names a news report "
+                                                           f"({NEWS_VIA.search(via).group(0)!r}): a figure taken from "
+                                                           "a news report is read_as 'news-report'"))
     return problems
 
 

@@ -55,6 +55,9 @@ class Tidy:
     release: str  # the release label read from the file, e.g. "data 1949-2024"
     source_id: str  # the id the rows cite (derived from the release)
     meta: dict = field(default_factory=dict)  # metadata fields read from the file (release, published ...)
+    # A dataset shared with other sources (NATO's editions): the importer owns the rows whose `owned_by` column
+    # holds the value its own rows hold, and replaces only those (see `merged_bytes`).
+    owned_by: str | None = None
 
     def csv_bytes(self) -> bytes:
         buf = io.StringIO()
@@ -63,11 +66,62 @@ class Tidy:
         writer.writerows(self.rows)
         return buf.getvalue().encode("utf-8")
 
+    def dataset_bytes(self, target: Path) -> bytes:
+        """What the dataset file becomes: the whole file, or for a shared dataset the committed file with this
+        release's rows replaced (see `merged_bytes`)."""
+        return self.csv_bytes() if self.owned_by is None else merged_bytes(self, target)
+
+
+KEPT_COLUMNS = ("notes",)  # the project's own remarks on a row: kept when a release is imported again
+
+
+def merged_bytes(tidy: Tidy, target: Path) -> bytes:
+    """The shared dataset with the rows this release owns replaced by the importer's rows.
+
+    Owned rows are those whose `tidy.owned_by` column holds a value of the new rows (e.g. edition
+    'nato-2024-06'); every other row stays byte for byte where it is. The new rows take the place of the first
+    owned row (or go at the end when the release is new), in the importer's order. A row already in the
+    dataset keeps its `notes` (the project's remarks, not the publisher's figures)."""
+    owned = {r[tidy.columns.index(tidy.owned_by)] for r in tidy.rows}
+    if not target.exists():
+        return tidy.csv_bytes()
+    with open(target, encoding="utf-8", newline="") as fh:
+        table = list(csv.reader(fh))
+    header, body = table[0], table[1:]
+    if header != tidy.columns:
+        raise LayoutError(target.name, f"the dataset's header {header} is not the importer's {tidy.columns}", None, 1)
+    col = header.index(tidy.owned_by)
+    keys = [header.index(k) for k in tidy.keys]
+    old = {tuple(r[i] for i in keys): r for r in body if len(r) > col and r[col] in owned}
+    new_rows = []
+    for row in tidy.rows:
+        row = list(row)
+        before = old.get(tuple(row[i] for i in keys))
+        for name in KEPT_COLUMNS:
+            if before is not None and name in header:
+                row[header.index(name)] = before[header.index(name)]
+        new_rows.append(row)
+    out, placed = [], False
+    for row in body:
+        if len(row) > col and row[col] in owned:
+            if not placed:
+                out += new_rows
+                placed = True
+            continue
+        out.append(row)
+    if not placed:
+        out += new_rows
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(out)
+    return buf.getvalue().encode("utf-8")
+
 
 def publishers() -> dict:
-    from . import ecb, sipri
+    from . import ecb, nato, sipri
 
-    return {"sipri": sipri, "ecb": ecb}
+    return {"sipri": sipri, "ecb": ecb, "nato": nato}
 
 
 def raw_dir(data_dir: Path | None = None) -> Path:
@@ -93,10 +147,12 @@ def sha256(path: Path) -> str:
 def changes(old_csv: Path, new: Tidy, value_columns: list[str], top: int = 5) -> list[str]:
     """Rows added, removed and revised between the committed dataset and the new one, as printable lines."""
     old_rows: dict[tuple, dict] = {}
+    owned = {r[new.columns.index(new.owned_by)] for r in new.rows} if new.owned_by else None
     if old_csv.exists():
         with open(old_csv, encoding="utf-8-sig", newline="") as fh:
             for row in csv.DictReader(fh):
-                old_rows[tuple(row.get(k, "") for k in new.keys)] = row
+                if owned is None or row.get(new.owned_by) in owned:  # a shared dataset: this release's rows only
+                    old_rows[tuple(row.get(k, "") for k in new.keys)] = row
     new_rows = {tuple(r[new.columns.index(k)] for k in new.keys): dict(zip(new.columns, r)) for r in new.rows}
     added = sorted(set(new_rows) - set(old_rows))
     removed = sorted(set(old_rows) - set(new_rows))
@@ -112,7 +168,8 @@ def changes(old_csv: Path, new: Tidy, value_columns: list[str], top: int = 5) ->
                     revised.append((abs(y - x) / (abs(x) or 1.0), key, col, a[col], b[col]))
             elif (a[col] or "") != (b[col] or ""):
                 revised.append((float("inf"), key, col, a[col] or "(empty)", b[col] or "(empty)"))
-        if any(a.get(c, b[c]) != b[c] for c in new.columns if c not in value_columns):
+        if any(a.get(c, b[c]) != b[c] for c in new.columns if c not in value_columns
+               and not (new.owned_by and c in KEPT_COLUMNS)):
             other += 1
     lines = [f"{new.dataset}: {len(new_rows)} rows; release {new.release!r} (source id {new.source_id})",
              f"  rows added: {len(added)}, removed: {len(removed)}, values revised: {len(revised)}, "
@@ -147,9 +204,9 @@ def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Pat
     path = Path(path) if path else committed
     if not path.is_file():
         raise LayoutError(str(path), "file not found")
-    tidy = module.read(path, meta)
+    tidy = read(module, path, meta)
     target = base / f"{tidy.dataset}.csv"
-    new_bytes = tidy.csv_bytes()
+    new_bytes = tidy.dataset_bytes(target)
     same_file = path.resolve() == committed.resolve() or sha256(path) == meta["sha256"]
     for line in changes(target, tidy, module.VALUE_COLUMNS):
         out(line)
@@ -168,6 +225,22 @@ def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Pat
     _atomic_write(target, new_bytes)
     out(f"  wrote {target.relative_to(base.parent) if target.is_relative_to(base.parent) else target}")
     return 0
+
+
+def read(module, path: Path, meta: dict) -> Tidy:
+    """module.read, after the guard's checks; any failure to parse the file is a LayoutError (one line, exit code 2),
+    never a traceback: the file is untrusted input."""
+    from . import guard
+
+    guard.check(path, expect_zip=getattr(module, "EXPECTS_ZIP", True))
+    try:
+        return module.read(path, meta)
+    except LayoutError:
+        raise
+    except MemoryError:
+        raise LayoutError(Path(path).name, "ran out of memory while reading the file; nothing written") from None
+    except Exception as exc:  # a damaged member, bad XML, a truncated stream ...: bad input, not a crash
+        raise LayoutError(Path(path).name, f"cannot be read ({type(exc).__name__}: {exc})") from None
 
 
 def _replace_snapshot(publisher, path: Path, committed: Path, meta: dict, tidy: Tidy, base: Path, file_url) -> None:
@@ -205,7 +278,9 @@ def add_source(meta: dict, base: Path) -> None:
     row = {"source_id": meta["source_id"], "publisher": meta["publisher"], "title": meta["title"],
            "edition": meta["release"], "url": meta.get("landing_url") or "", "published": published,
            "published_precision": precision, "accessed": meta["retrieved"], "licence": "",
-           "via": "", "read_as": "official-file",
+           # where the file came from; empty (and refused by validation) until someone records it
+           "via": f"the publisher's file as downloaded from {meta['file_url']}" if meta.get("file_url") else "",
+           "read_as": "official-file",
            "notes": f"Publisher's release file kept as a raw snapshot: data/raw/{meta['importer'].rsplit('.', 1)[-1]}/"
                     f"{meta['file']} (sha256 {meta['sha256'][:12]}...); terms: {meta.get('terms_of_use', '')}"}
     buf = io.StringIO()

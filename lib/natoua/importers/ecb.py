@@ -8,7 +8,8 @@ The dataset keeps (currencies: see DAILY and CURRENCIES below):
 - `daily`: every reference rate from DAILY_FROM on, exactly as the ECB printed it;
 - `annual_average`: the mean of a calendar year's daily rates, for complete years from
   AVERAGE_FROM on (dated on the year's last rate date, the day the average became known),
-  rounded to 6 significant digits (the ECB's own rates carry 5).
+  computed exactly from the printed rates and rounded once to 5 significant digits, the precision of the ECB's
+  own rates (USD 2022: 1.0530, not 1.05305 rounded again to 1.0531 when shown).
 Averages over part of a year (to a report's cut-off) are computed by natoua.fx from the daily rows.
 """
 
@@ -19,9 +20,9 @@ import io
 import zipfile
 from datetime import date
 from pathlib import Path
-from statistics import fmean
 
-from . import LayoutError, Tidy
+from . import LayoutError, Tidy, guard
+from ..rounding import mean_significant
 
 DATASET = "exchange_rates"
 CSV_NAME = "eurofxref-hist.csv"
@@ -33,14 +34,19 @@ DAILY = ["CAD", "GBP", "ISK", "NOK", "SEK", "USD"]
 CURRENCIES = sorted(DAILY + ["AUD", "CHF", "CZK", "DKK", "JPY", "PLN"])
 DAILY_FROM = date(2022, 1, 1)  # the report's period: Russia's full-scale invasion onwards
 AVERAGE_FROM = 2014  # annual averages from the first year of the report's spending series
+RATE_DIGITS = 5  # significant digits of the ECB's reference rates, and of the averages kept here
 
 COLUMNS = ["currency", "kind", "date", "year", "rate", "days", "source_id"]
 KEYS = ["currency", "kind", "date"]
 VALUE_COLUMNS = ["rate", "days"]
 
 
+EXPECTS_ZIP = False  # the ECB's zip, or the CSV inside it
+
+
 def read(path: Path, meta: dict | None = None) -> Tidy:
     name = Path(path).name
+    guard.check(Path(path), expect_zip=EXPECTS_ZIP)
     text = _csv_text(Path(path), name)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
@@ -87,8 +93,8 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
         for year, pts in sorted(by_year.items()):
             if year < AVERAGE_FROM or year >= last_date.year:  # only complete years
                 continue
-            mean = fmean(float(c) for _, c in pts)
-            rows.append([cur, "annual_average", pts[-1][0].isoformat(), str(year), f"{mean:.6g}", str(len(pts)),
+            mean = mean_significant([c for _, c in pts], RATE_DIGITS)
+            rows.append([cur, "annual_average", pts[-1][0].isoformat(), str(year), _plain(mean), str(len(pts)),
                          source_id])
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     release = f"daily rates to {last_date.isoformat()}"

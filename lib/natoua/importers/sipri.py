@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 import zipfile
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from . import LayoutError, Tidy
+from . import LayoutError, Tidy, guard
+from ..rounding import displayed
 
 DATASET = "military_expenditure_sipri"
 FIRST_YEAR = 2008  # the report's window; SIPRI's series start in 1949
@@ -61,6 +61,7 @@ def read(path: Path, meta: dict | None = None) -> Tidy:
     from openpyxl.utils.exceptions import InvalidFileException
 
     name = Path(path).name
+    guard.check(Path(path))
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
@@ -185,11 +186,11 @@ def _value(cell, file, sheet, row, col, measure) -> tuple[str, str]:
     else:
         raise LayoutError(file, f"font colour {colour!r} is neither SIPRI's blue (estimate), red (uncertain) nor black",
                           sheet, row, get_column_letter(col))
-    number = Decimal(repr(float(value)))
-    if measure == "share":  # SIPRI stores a fraction (0.0415 = 4.15%); the dataset holds percent
-        text = str((number * 100).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+    # Rounded once, from the float's 15 significant digits, as SIPRI's spreadsheet displays it (natoua.rounding).
+    if measure == "share":  # SIPRI stores a fraction (0.0415 = 4.15%); the dataset holds percent, 4 decimals
+        text = displayed(value, 4, scale=100)
     else:  # US$ m; SIPRI displays one decimal
-        text = str(number.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+        text = displayed(value, 1)
     return text, flag
 
 

@@ -1,0 +1,228 @@
+"""Figures: the payload a renderer reads (SVG, PNG, title, caption, alt, sources), its bytes, fonts and text.
+
+Sizes and fonts are read back from the SVG itself (the glyph outlines matplotlib writes, named after the font
+they come from, scaled to the font size), not from the settings that should produce them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib import font_manager
+
+from natoua import charts, mimes, paths
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+HOSTILE_NAME = r"$\undefinedmacro$ Land"  # a country name as a hostile dataset might carry it
+
+
+def bundle(fig, **kw) -> dict:
+    args = dict(title="Spending rose", caption="A caption.", source="Source: NATO.", alt="A line chart.") | kw
+    return charts.render(fig, **args)._repr_mimebundle_()
+
+
+def simple_figure():
+    fig, ax = charts.new(height=2.5)
+    ax.bar(["Poland", "Estonia", "Germany"], [4.1, 3.4, -2.1])
+    ax.set_ylabel("% of GDP")
+    ax.set_title("Defence spending")
+    return fig
+
+
+def svg_root(svg: str) -> ET.Element:
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))  # matplotlib names each text in a comment
+    root = ET.fromstring(svg.encode("utf-8"), parser=parser)
+    assert root.tag == f"{SVG_NS}svg"
+    return root
+
+
+def pt(length: str) -> float:
+    assert length.endswith("pt"), length
+    return float(length[:-2])
+
+
+def printed_text_sizes(svg: str) -> list[tuple[str, float]]:
+    """(text, size in pt on paper) of every text the SVG draws as glyph outlines: each text is a group
+    `scale(s -s)` of glyphs drawn at 100 units per em, so its size is 100 s in the SVG's points, printed at
+    PRINT_WIDTH_CM wide."""
+    root = svg_root(svg)
+    to_paper = charts.PRINT_WIDTH_CM / 2.54 * 72 / pt(root.get("width"))
+    sizes = []
+    for group in root.iter(f"{SVG_NS}g"):
+        if not (group.get("id") or "").startswith("text_"):
+            continue
+        comments = [c.text for c in group if c.tag is ET.Comment]
+        label = comments[0].strip() if comments else ""
+        for inner in group.iter(f"{SVG_NS}g"):
+            match = re.search(r"scale\(([0-9.]+) -([0-9.]+)\)", inner.get("transform") or "")
+            if match:
+                sizes.append((label, float(match.group(1)) * 100 * to_paper))
+    return sizes
+
+
+def glyph_fonts(svg: str) -> set[str]:
+    """The fonts of the glyph outlines the SVG's texts use (glyph ids are <PostScript name>-<glyph>)."""
+    fonts = set()
+    for group in svg_root(svg).iter(f"{SVG_NS}g"):
+        if (group.get("id") or "").startswith("text_"):
+            for use in group.iter(f"{SVG_NS}use"):
+                fonts.add(use.get("{http://www.w3.org/1999/xlink}href").lstrip("#").rsplit("-", 1)[0])
+    return fonts
+
+
+def test_dataset_text_with_maths_markers_is_drawn_literally():
+    # A '$\macro$' in a country name made matplotlib parse TeX maths and fail the section (issue 19).
+    fig, ax = charts.new(height=2.5)
+    ax.barh([HOSTILE_NAME, "Poland"], [1.0, 2.0], label="$1 bn ($2 bn)")
+    ax.annotate(HOSTILE_NAME, (1.0, 0))
+    ax.set_title(f"{HOSTILE_NAME} costs $5")
+    ax.legend()
+    svg = bundle(fig)[mimes.FIGURE]["svg"]
+    drawn = [text for text, _ in printed_text_sizes(svg)]
+    # matplotlib names each text in a comment: the literal string, backslash and dollars included
+    assert HOSTILE_NAME in drawn and f"{HOSTILE_NAME} costs $5" in drawn and "$1 bn ($2 bn)" in drawn
+    # and draws the dollar and backslash glyphs (maths would have drawn neither)
+    assert len(re.findall(r"<use xlink:href=\"#NotoSans-Regular-", svg)) >= 3 * len(HOSTILE_NAME)
+
+
+def test_figure_output_carries_svg_png_and_what_a_renderer_needs():
+    sources = pd.DataFrame({"source_id": ["anews-eu-candidates-2022-06-24", "alarabiya-france-agreement-2024-02-16", "anews-eu-candidates-2022-06-24", None]})
+    out = bundle(simple_figure(), source=sources, alt='say "hi"')
+    meta = out[mimes.FIGURE]
+    json.dumps(meta)  # a notebook output must be JSON
+    assert {"svg", "title", "caption", "alt", "sources", "source", "source_html", "width_cm", "height_cm"} <= set(meta)
+    assert meta["title"] == "Spending rose" and meta["caption"] == "A caption." and meta["alt"] == 'say "hi"'
+    assert meta["sources"] == ["anews-eu-candidates-2022-06-24", "alarabiya-france-agreement-2024-02-16"]
+    assert meta["source_html"].count('href="#src-') == 2 and "Source:" in meta["source"]
+    root = svg_root(meta["svg"])
+    assert abs(pt(root.get("width")) / 72 * 2.54 - charts.PRINT_WIDTH_CM) < 0.01  # laid out at print width
+    assert meta["width_cm"] == pytest.approx(charts.PRINT_WIDTH_CM, abs=0.01)
+    assert meta["height_cm"] == pytest.approx(pt(root.get("height")) / 72 * 2.54, abs=0.01)
+    assert not root.findall(f".//{SVG_NS}image") and not root.findall(f".//{SVG_NS}text")  # vector, outlines
+    png = base64.b64decode(out["image/png"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert f'src="data:image/png;base64,{out["image/png"]}"' in out["text/html"]  # the HTML shows the same PNG
+    assert 'alt="say &quot;hi&quot;"' in out["text/html"]
+
+
+def test_hostile_text_stays_text_in_the_svg():
+    fig = simple_figure()
+    fig.axes[0].set_title("a -- b --> <script>alert(1)</script> & é")
+    svg = bundle(fig)[mimes.FIGURE]["svg"]
+    root = svg_root(svg)  # still well-formed XML
+    assert not [e for e in root.iter() if isinstance(e.tag, str) and e.tag.endswith("script")] and "<script" not in svg
+
+
+DETERMINISM_SCRIPT = """
+import hashlib, sys
+from natoua import charts, mimes
+fig, ax = charts.new(height=2.5)
+ax.bar(["Poland", "Estonia", "Germany", "Türkiye"], [4.1, 3.4, 2.1, -1.0])
+for name in sorted({"Poland", "Estonia"}):  # set order depends on the hash seed
+    ax.annotate(name, (0, 1))
+ax.legend(handles=ax.patches[:1], labels=["Allies"])
+out = charts.render(fig, title="t", caption="c", source="Source: NATO.", alt="a")._repr_mimebundle_()
+print(hashlib.sha256(out[mimes.FIGURE]["svg"].encode()).hexdigest(), hashlib.sha256(out["image/png"].encode()).hexdigest())
+"""
+
+
+def test_figure_bytes_are_the_same_in_other_processes_and_hash_seeds():
+    runs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        env.pop("SOURCE_DATE_EPOCH", None)  # matplotlib would date the SVG from it; it must not date it at all
+        done = subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT], env=env, capture_output=True, text=True,
+                              check=True)
+        runs.append(done.stdout.split())
+    assert len(runs[0]) == 2 and runs[0] == runs[1]
+
+
+def test_text_is_set_in_the_projects_noto_and_nothing_else():
+    fig = simple_figure()  # has a minus sign on its axis: Noto Sans lacks it, Noto Sans Math has it
+    fonts = Path(paths.TEMPLATES / "natoua" / "fonts").resolve()
+    for text in charts.texts(fig):
+        found = Path(font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)).resolve()
+        assert found.parent == fonts, (text.get_text(), found)
+    svg = bundle(fig)[mimes.FIGURE]["svg"]
+    assert glyph_fonts(svg) == {"NotoSans-Regular", "NotoSansMath-Regular"}
+    assert "DejaVu" not in svg
+
+
+def test_a_system_noto_never_replaces_the_projects(tmp_path):
+    # A machine with its own "Noto Sans" (another version): matplotlib keeps the first best match it lists.
+    manager = font_manager.fontManager
+    system_copy = font_manager.FontEntry(fname=str(tmp_path / "NotoSans-Regular.ttf"), name="Noto Sans")
+    saved = list(manager.ttflist)
+    try:
+        manager.ttflist.insert(0, system_copy)
+        manager._findfont_cached.cache_clear()
+        charts.register_fonts()
+        found = Path(font_manager.findfont(font_manager.FontProperties(family="Noto Sans")))
+        assert found.resolve().parent == (paths.TEMPLATES / "natoua" / "fonts").resolve()
+    finally:
+        manager.ttflist[:] = saved
+        manager._findfont_cached.cache_clear()
+
+
+def test_every_text_is_at_least_the_minimum_size_on_paper():
+    svg = bundle(simple_figure())[mimes.FIGURE]["svg"]
+    sizes = printed_text_sizes(svg)
+    assert len(sizes) >= 8  # title, label, tick labels
+    assert min(size for _, size in sizes) >= charts.MIN_FONT_PT - 0.01
+
+
+def test_a_figure_wider_than_the_column_is_laid_out_at_print_width():
+    fig, ax = charts.new(width=12, height=3)  # would be shrunk to fit the column, its text with it
+    ax.plot([1, 2], [3, 4])
+    ax.set_xlabel("Year")
+    meta = bundle(fig)[mimes.FIGURE]
+    assert meta["width_cm"] == pytest.approx(charts.PRINT_WIDTH_CM, abs=0.01)
+    assert min(size for _, size in printed_text_sizes(meta["svg"])) >= charts.MIN_FONT_PT - 0.01
+
+
+def test_text_below_the_minimum_on_paper_is_refused():
+    fig, ax = charts.new(height=2)
+    ax.plot([1, 2], [3, 4])
+    ax.text(1.5, 3.5, "tiny cell label", fontsize=5)
+    with pytest.raises(ValueError, match=r"'tiny cell label' at 5 pt.*7 pt|7 pt.*'tiny cell label' at 5 pt"):
+        bundle(fig)
+
+
+def built_figures(edition_dir: Path) -> list[tuple[str, dict]]:
+    import nbformat
+
+    found = []
+    for path in sorted((edition_dir / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                if mimes.FIGURE in out.get("data", {}):
+                    found.append((path.stem, out["data"][mimes.FIGURE]))
+    return found
+
+
+def check_built_figures(edition_dir: Path) -> dict[str, int]:
+    """Every figure of a built edition: a valid SVG at print width in the project's Noto, text ≥ 7 pt."""
+    figures = built_figures(edition_dir)
+    assert figures, "no figures found"
+    sizes = {}
+    for notebook, meta in figures:
+        where = f"{notebook}: {meta['title']}"
+        svg = meta["svg"]
+        root = svg_root(svg)
+        assert abs(pt(root.get("width")) / 72 * 2.54 - charts.PRINT_WIDTH_CM) < 0.01, where
+        assert glyph_fonts(svg) <= {"NotoSans-Regular", "NotoSans-Bold", "NotoSans-Italic", "NotoSansMath-Regular"}, where
+        small = [(t, round(s, 2)) for t, s in printed_text_sizes(svg) if s < charts.MIN_FONT_PT - 0.01]
+        assert not small, (where, small)
+        assert meta["alt"].strip() and meta["title"].strip() and meta["caption"].strip(), where
+        sizes[where] = len(svg.encode("utf-8"))
+    return sizes
