@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import files, paths
+from . import paths, regular
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,8 +35,8 @@ class DataError(Exception):
 @lru_cache(maxsize=4)
 def _package(descriptor_path: str, mtime_ns: int) -> dict:
     try:
-        return json.loads(files.read_text(descriptor_path))
-    except files.NotRegularFile as exc:
+        return json.loads(regular.read_text(descriptor_path))
+    except regular.NotRegularFile as exc:
         raise DataError(f"{_rel(Path(descriptor_path))}:-:-: is {exc.what}, not a regular file") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{_rel(Path(descriptor_path))}:{exc.lineno}:-: not valid JSON: {exc.msg}") from None
@@ -78,7 +78,7 @@ def resource_path(res: dict) -> Path:
         raise DataError(
             f"{_rel(paths.datapackage())}:-:-: resource {res.get('name')!r} path {raw!r} points outside the data folder"
         )
-    what = files.not_regular(target)  # a FIFO would block whoever opens it: refused before anyone does
+    what = regular.not_regular(target)  # a FIFO would block whoever opens it: refused before anyone does
     if what:
         raise DataError(f"{_rel(target)}:-:-: is {what}, not a regular file")
     return target
@@ -127,9 +127,9 @@ def _read_typed(name: str, csv_path: str, digest: str, descriptor_json: str) -> 
     import io
 
     try:
-        raw = pd.read_csv(io.BytesIO(files.read_bytes(csv_path)), dtype=str, keep_default_na=False,
+        raw = pd.read_csv(io.BytesIO(regular.read_bytes(csv_path)), dtype=str, keep_default_na=False,
                           encoding="utf-8-sig")
-    except files.NotRegularFile as exc:
+    except regular.NotRegularFile as exc:
         raise DataError(f"{_rel(Path(csv_path))}:-:-: is {exc.what}, not a regular file") from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{_rel(Path(csv_path))}:-:-: cannot read CSV: {exc}") from None
@@ -190,7 +190,7 @@ def _first_bad_row(col: pd.Series, kind: str) -> int:
 # --- reads, hashes, sources ------------------------------------------------------
 
 def _file_digest(path: Path) -> str:
-    what = files.not_regular(path)
+    what = regular.not_regular(path)
     if what:
         raise DataError(f"{_rel(path)}:-:-: is {what}, not a regular file")
     stat = path.stat()
@@ -200,7 +200,7 @@ def _file_digest(path: Path) -> str:
 @lru_cache(maxsize=256)
 def _digest_of(path: str, mtime_ns: int, size: int) -> str:
     """sha256 of a file, computed once per version of it (an edit changes mtime or size)."""
-    return hashlib.sha256(files.read_bytes(path)).hexdigest()
+    return hashlib.sha256(regular.read_bytes(path)).hexdigest()
 
 
 def descriptor_digest(res: dict) -> str:

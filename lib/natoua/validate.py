@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import files as fs, paths
+from . import paths, regular
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 HTML_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]")
@@ -73,14 +73,14 @@ def validate_package(data_dir: Path | None = None, cache_dir: Path | None = None
     dp_name = _rel(descriptor_path, base)
     if not descriptor_path.exists():
         return [Problem(dp_name, None, None, "data package descriptor is missing")]
-    what = fs.not_regular(descriptor_path)
+    what = regular.not_regular(descriptor_path)
     if what:
         return [Problem(dp_name, None, None, f"is {what}, not a regular file; nothing was read")]
     if descriptor_path.stat().st_size > MAX_DESCRIPTOR_BYTES:
         return [Problem(dp_name, None, None, f"is larger than {MAX_DESCRIPTOR_BYTES // 2**20} MB; nothing was read")]
     try:
-        descriptor = json.loads(fs.read_text(descriptor_path))
-    except fs.NotRegularFile as exc:
+        descriptor = json.loads(regular.read_text(descriptor_path))
+    except regular.NotRegularFile as exc:
         return [Problem(dp_name, None, None, f"is {exc.what}, not a regular file; nothing was read")]
     except UnicodeDecodeError as exc:
         return [Problem(dp_name, None, None, f"not valid UTF-8: {exc.reason}")]
@@ -178,7 +178,7 @@ def _check_resource_entry(res, index: int, base: Path, dp_name: str, seen: set[s
             return [Problem(dp_name, None, name, f"schema.fields[{i}] must be an object with a name, not {json.dumps(f)[:60]}")]
         if not isinstance(f.get("type", "string"), str) or not isinstance(f.get("constraints", {}), dict):
             return [Problem(dp_name, None, name, f"schema.fields[{i}] ({f['name']}): type must be text and constraints an object")]
-    what = fs.not_regular(target)
+    what = regular.not_regular(target)
     if what:
         return [Problem(_rel(target, base), None, None, f"is {what}, not a regular file (resource {name!r}); "
                                                         f"nothing was read")]
@@ -199,8 +199,8 @@ def _check_file(res: dict, base: Path) -> tuple[list[Problem], list[list[str]]]:
     path = (base / res["path"]).resolve()
     name = _rel(path, base)
     try:
-        data = fs.read_bytes(path)
-    except fs.NotRegularFile as exc:
+        data = regular.read_bytes(path)
+    except regular.NotRegularFile as exc:
         return [Problem(name, None, None, f"is {exc.what}, not a regular file; nothing was read")], []
     if not data.strip():
         return [Problem(name, None, None, "file is empty (expected a header and data rows)")], []
@@ -270,7 +270,7 @@ def _frictionless_problems(descriptor: dict, resources: list[dict], base: Path,
     clean = []
     for res in resources:
         res = json.loads(json.dumps(res))
-        res["encoding"] = "utf-8-sig" if fs.read_bytes(base / res["path"]).startswith(b"\xef\xbb\xbf") else "utf-8"
+        res["encoding"] = "utf-8-sig" if regular.read_bytes(base / res["path"]).startswith(b"\xef\xbb\xbf") else "utf-8"
         # Foreign keys into a resource that is itself broken are reported on that resource.
         fks = res.get("schema", {}).get("foreignKeys", [])
         res["schema"]["foreignKeys"] = [fk for fk in fks if fk.get("reference", {}).get("resource", res["name"]) in names | {""}]
@@ -326,7 +326,7 @@ def _frictionless_cached(descriptor: dict, resources: list[dict], base: Path, ca
     frictionless_version = version("frictionless")  # without importing it: nothing may need re-reading
 
     by_name = {r["name"]: r for r in resources}
-    file_digest = {r["name"]: hashlib.sha256(fs.read_bytes(base / r["path"])).hexdigest() for r in resources}
+    file_digest = {r["name"]: hashlib.sha256(regular.read_bytes(base / r["path"])).hexdigest() for r in resources}
 
     def targets(res):
         fks = res.get("schema", {}).get("foreignKeys", [])

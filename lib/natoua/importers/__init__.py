@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .. import files, paths
+from .. import paths, regular
 
 META_SUFFIX = ".meta.json"
 META_FIELDS = ("publisher", "title", "release", "published", "landing_url", "file_url", "file", "retrieved",
@@ -139,7 +139,7 @@ def snapshot_meta(publisher: str, data_dir: Path | None = None) -> tuple[Path, d
 
 
 def sha256(path: Path) -> str:
-    return hashlib.sha256(files.read_bytes(path)).hexdigest()
+    return hashlib.sha256(regular.read_bytes(path)).hexdigest()
 
 
 # --- what would change -----------------------------------------------------------------
@@ -307,13 +307,13 @@ def snapshot_problems(data_dir: Path) -> list[tuple[str, str | None, str]]:
         return found
     for meta_path in sorted(root.glob("*/*" + META_SUFFIX)):
         rel = str(meta_path.relative_to(data_dir.parent))
-        what = files.not_regular(meta_path)
+        what = regular.not_regular(meta_path)
         if what:
             found.append((rel, None, f"is {what}, not a regular file; nothing was read"))
             continue
         try:
-            meta = json.loads(files.read_text(meta_path))
-        except files.NotRegularFile as exc:
+            meta = json.loads(regular.read_text(meta_path))
+        except regular.NotRegularFile as exc:
             found.append((rel, None, f"is {exc.what}, not a regular file; nothing was read"))
             continue
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -324,8 +324,8 @@ def snapshot_problems(data_dir: Path) -> list[tuple[str, str | None, str]]:
             found.append((rel, missing[0], f"metadata field is missing ({', '.join(missing)})"))
             continue
         snap = meta_path.parent / str(meta["file"])
-        if files.not_regular(snap):
-            found.append((rel, "file", f"snapshot {meta['file']!r} is {files.not_regular(snap)}, not a regular file"))
+        if regular.not_regular(snap):
+            found.append((rel, "file", f"snapshot {meta['file']!r} is {regular.not_regular(snap)}, not a regular file"))
         elif Path(str(meta["file"])).name != meta["file"] or not snap.is_file():
             found.append((rel, "file", f"snapshot {meta['file']!r} is missing beside its metadata"))
         elif sha256(snap) != meta["sha256"]:

@@ -1,4 +1,4 @@
-"""Reading the project's own files (data, datapackage.json, raw metadata, notebooks): regular files only.
+"""Reading the project's own inputs (data, datapackage.json, raw metadata, notebooks): regular files only.
 
 `open()` on a FIFO blocks until something writes to it, a character device can be read forever, and a
 socket cannot be read at all. None of them is data. A path that is not a regular file is refused before
