@@ -360,3 +360,39 @@ def test_the_preview_server_bounds_threads_and_times_out_silent_connections(tmp_
             s.close()
         srv.shutdown()
         srv.server_close()
+
+
+# --- 8. failures that used to be tracebacks: one line each -----------------------------------------------
+
+def _one_error_line(proc) -> str:
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
+    assert "Traceback" not in proc.stderr and len(errors) == 1, proc.stdout + proc.stderr
+    return errors[0]
+
+
+def test_a_claim_made_by_two_sections_is_one_line(tmp_path):
+    code = "from natoua import claims\nclaims.claim('dup_figure', 3, unit='allies', datasets=['countries'])"
+    notebooks = scratch_notebooks(tmp_path / "notebooks", code)
+    (notebooks / "14_scratch.ipynb").write_bytes((notebooks / "13_scratch.ipynb").read_bytes())
+    proc, left = run_scratch_build(notebooks, tmp_path / "reports", "--sections", "13,14")
+    assert proc.returncode == 1
+    assert "claim 'dup_figure' is made in section 13 and again in 14" in _one_error_line(proc)
+    assert not (tmp_path / "reports" / "partial").exists() and not left
+
+
+def test_a_full_disk_while_writing_is_one_line(tmp_path):
+    """A file-size limit makes every large write fail as a full disk would (EFBIG instead of ENOSPC)."""
+    import resource
+
+    notebooks = scratch_notebooks(tmp_path / "notebooks", "x = 1")
+    out = tmp_path / "reports"
+    env = dict(os.environ, NATOUA_NOTEBOOKS_DIR=str(notebooks))
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    proc = subprocess.run(NATOUA + ["build", "--no-pdf", "--out", str(out), "--sections", "13"], capture_output=True,
+                          text=True, env=env, cwd=paths.ROOT, timeout=GUARD, preexec_fn=limit)
+    assert proc.returncode in (1, 2), proc.stdout + proc.stderr
+    _one_error_line(proc)
+    assert not (out / "partial").exists()

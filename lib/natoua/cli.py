@@ -144,6 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
+    except OSError as exc:  # a full disk, a file limit, a folder that vanished: one line, not a traceback
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"error: {exc.strerror or exc}{where}; stopped, nothing more published", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        edition = sys.modules.get("natoua.edition")  # not imported for its own sake: the no-change path stays fast
+        if edition is None or not isinstance(exc, edition.EditionError):
+            raise
+        print(f"error: {exc}; nothing published", file=sys.stderr)  # e.g. one claim made by two sections
+        return 1
     except KeyboardInterrupt:
         print("interrupted (SIGINT): stopped; nothing more published", file=sys.stderr)
         return 130
