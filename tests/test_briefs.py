@@ -9,7 +9,7 @@ import pytest
 
 from natoua import paths
 from natoua.briefs import parse_allies
-from natoua.build import BuildError
+from natoua.errors import BuildError
 
 from conftest import cli_env
 

@@ -450,3 +450,13 @@ def test_xml_entity_expansion_stops_with_one_line_and_exit_2(data_copy, tmp_path
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: laughs.xlsx: "), lines
+
+
+def test_a_pipe_instead_of_a_file_is_refused_without_blocking(data_copy, tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "release.xlsx"
+    os.mkfifo(fifo)
+    assert main(["import", "sipri", str(fifo), "--data", str(data_copy)]) == 2
+    assert capsys.readouterr().err.strip() == ("error: release.xlsx: not a regular file (a pipe, device or folder); "
+                                               "give the release file itself; nothing written")

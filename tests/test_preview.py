@@ -6,6 +6,7 @@ summit decisions, does not) and a copy of the real data, so edits never touch th
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import threading
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from natoua import build, paths
+from natoua import paths
+from natoua.errors import EXIT_BAD_INPUT, BuildError
+from natoua.runner import RunOptions
 from natoua.preview import Engine, Watcher, is_loopback, make_server
 
 pytestmark = pytest.mark.slow
@@ -45,7 +48,7 @@ def world(tmp_path_factory):
     shutil.copytree(paths.ROOT / "data", data_dir)
     mp = pytest.MonkeyPatch()
     mp.setenv("NATOUA_DATA_DIR", str(data_dir))
-    options = build.Options(as_of="2026-03-31", out=root / "reports", jobs=2)
+    options = RunOptions(as_of="2026-03-31", out=root / "reports", jobs=2)
     engine = Engine(options, notebooks=notebooks)
     engine.start_workers()
     first = engine.refresh()
@@ -207,9 +210,9 @@ def test_non_local_connections_are_refused(world, server):
     assert _get(server, "/", host="attacker.example:8765")[0] == 403  # a rebinding page's request
     assert _get(server, "/", host="localhost:8765")[0] == 200
     assert is_loopback("::1") and not is_loopback("0.0.0.0")
-    with pytest.raises(build.BuildError) as err:
+    with pytest.raises(BuildError) as err:
         make_server(world["engine"], host="0.0.0.0", port=0)
-    assert err.value.code == build.EXIT_BAD_INPUT
+    assert err.value.code == EXIT_BAD_INPUT
 
 
 def test_the_pdf_is_rendered_in_the_background_on_request(world, server):
@@ -225,6 +228,37 @@ def test_the_pdf_is_rendered_in_the_background_on_request(world, server):
         time.sleep(1)
     assert headers["Content-Type"] == "application/pdf" and body.startswith(b"%PDF")
     assert not (world["reports"] / "latest").exists()
+
+
+def test_the_pdf_follows_each_change_without_being_asked(world, server):
+    """`natoua preview` (unless --no-pdf) typesets the PDF after every refresh; /pdf shows it and reloads
+    itself when a newer one is ready (its script watches pdf_version)."""
+    from natoua.preview import _report
+
+    engine, maker = world["engine"], server.pdf
+    maker.follow = True
+    try:
+        nb = _notebook(world["notebooks"], "11")
+        cells = json.loads(nb.read_text(encoding="utf-8"))
+        cells["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "A sentence the PDF must follow."})
+        nb.write_text(json.dumps(cells), encoding="utf-8")
+        _report(engine.refresh(), maker)  # what the preview loop does after each change
+        deadline = time.monotonic() + 600  # generous: the machine may be busy; the behaviour is that it arrives
+        while time.monotonic() < deadline and not maker.ready:
+            time.sleep(0.5)
+        assert maker.ready and maker.version == engine.version
+        status, headers, body = _get(server, "/report.pdf")
+        assert headers["Content-Type"] == "application/pdf"
+        from pypdf import PdfReader
+
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
+        assert "A sentence the PDF must follow." in " ".join(text.split())
+        status, headers, page = _get(server, "/pdf")
+        assert status == 200 and b'src="/report.pdf?v=' in page and b"pdf_version" in page
+        state = json.loads(_get(server, "/version")[2])
+        assert state["pdf_version"] == engine.version
+    finally:
+        maker.follow = False
 
 
 def test_the_watcher_sees_content_changes_not_touches_or_outputs(tmp_path):
@@ -270,10 +304,10 @@ def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):
 
 def test_a_failed_section_whose_title_names_a_claim_still_shows_its_own_error(tmp_path):
     from natoua import assemble
-    from natoua.preview import _error_part_for
+    from natoua.preview import _error_part
 
-    engine = Engine(build.Options(as_of="2026-03-31", out=tmp_path))
-    part = _error_part_for(assemble.Part("02", "{{ acc_first_summit }} to {{ acc_last_summit }}: the timeline"),
+    engine = Engine(RunOptions(as_of="2026-03-31", out=tmp_path))
+    part = _error_part(assemble.Part("02", "{{ acc_first_summit }} to {{ acc_last_summit }}: the timeline"),
                            {"cell": 3, "ename": "ValueError", "evalue": "boom"})
     page, failed = engine._render([part])
     assert "Section 02 failed" in page and "ValueError" in page and "boom" in page
@@ -281,7 +315,7 @@ def test_a_failed_section_whose_title_names_a_claim_still_shows_its_own_error(tm
 
 
 def test_a_preview_that_breaks_keeps_serving_and_says_why(tmp_path, monkeypatch):
-    engine = Engine(build.Options(as_of="2026-03-31", out=tmp_path))
+    engine = Engine(RunOptions(as_of="2026-03-31", out=tmp_path))
 
     def broken():
         raise RuntimeError("exporter exploded")

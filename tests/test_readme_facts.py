@@ -4,7 +4,7 @@ import re
 from datetime import date
 
 from natoua import paths
-from natoua.build import as_of_range
+from natoua.plan import as_of_range
 
 
 def test_readme_states_the_as_of_range_that_as_of_range_returns():

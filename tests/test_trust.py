@@ -144,11 +144,12 @@ def test_second_build_waits_or_exits_with_distinct_code(published):
         assert proc.returncode == 3 and "another build is running" in proc.stderr
         waiting = subprocess.Popen(NATOUA + ["build", "--sections", "11", "--no-pdf", "--out", str(published)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=paths.ROOT)
-        time.sleep(2)
+        # No clock: the build says it waits (its first line) while the lock is still held here.
+        first = waiting.stdout.readline()
+        assert first.startswith("waiting for another build to finish"), first + waiting.stderr.read()
         assert waiting.poll() is None, "a build with --wait waits for the lock"
     out, err = waiting.communicate(timeout=300)
-    assert waiting.returncode == 0, out + err
-    assert out.startswith("waiting for another build to finish"), out
+    assert waiting.returncode == 0, first + out + err
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
@@ -417,7 +418,7 @@ def test_out_that_is_a_file_is_refused(tmp_path):
 @pytest.mark.parametrize("end", ["first", "last"])
 def test_the_stated_as_of_range_builds_every_section(end, tmp_path):
     """The range --as-of accepts is the range the data support: both ends build every section."""
-    from natoua.build import as_of_range
+    from natoua.plan import as_of_range
 
     first, last = as_of_range()
     as_of = str(first if end == "first" else last)
@@ -432,17 +433,17 @@ def test_the_stated_as_of_range_builds_every_section(end, tmp_path):
 def test_every_parameters_cell_is_typed_commented_and_checked():
     import papermill
 
-    from natoua.build import parameter_specs
+    from natoua.plan import parameter_specs
 
     for nb_path in paths.section_notebooks() + [paths.ally_brief_notebook()]:
-        specs = parameter_specs(json.loads(nb_path.read_text(encoding="utf-8")))
+        specs = parameter_specs(nb_path)
         assert {"as_of", "currency"} <= set(specs), nb_path.name
         shown = papermill.inspect_notebook(str(nb_path))
         for name, spec in specs.items():
             assert shown[name]["inferred_type_name"] not in ("None", None), f"{nb_path.name}: {name} has no type"
             assert shown[name]["help"], f"{nb_path.name}: {name} has no comment"
             assert spec.check(spec.default) is None, f"{nb_path.name}: default of {name} breaks its own rule"
-    twelve = parameter_specs(json.loads(next(paths.NOTEBOOKS.glob("12_*.ipynb")).read_text()))
+    twelve = parameter_specs(next(paths.NOTEBOOKS.glob("12_*.ipynb")))
     assert twelve["p_consensus_per_year"].check(1.5) and twelve["report_years"].check([2035, 2030])
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from . import data, paths
+from .files import write_atomic
 
 CACHE_FORMAT = 1
 
@@ -99,21 +99,13 @@ class SectionCache:
     def store(self, section: str, key: str, notebook_bytes: bytes, reads: dict[str, str], seconds: float) -> Path:
         nb_path, meta_path = self._paths(section, key)
         nb_path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(nb_path, notebook_bytes)
+        write_atomic(nb_path, notebook_bytes)
         meta = {"format": CACHE_FORMAT, "notebook_sha256": sha256(notebook_bytes), "reads": reads,
                 "seconds": round(seconds, 3)}
-        _atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode())
+        write_atomic(meta_path, json.dumps(meta, sort_keys=True).encode())
         return nb_path
 
     def discard(self, section: str, key: str) -> None:
         for p in self._paths(section, key):
             p.unlink(missing_ok=True)
 
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

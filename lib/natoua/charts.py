@@ -24,6 +24,7 @@
   | `source` | the "Source: ..." line as plain text |
   | `source_html` | the same line as HTML, each citation a link to `#src-<source_id>` |
   | `min_font_pt` | the smallest text in the figure at print size (at least `MIN_FONT_PT`) |
+  | `min_width_px` | only for `dense=True` figures: the narrowest width (CSS px) the HTML shows it at |
 
   There is no number in the payload: the exporter numbers figures per section in output order
   ("Figure 7.2"), as it does in the HTML.
@@ -47,6 +48,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from pathlib import Path
 
 import matplotlib
@@ -76,6 +78,7 @@ PRINT_WIDTH = PRINT_WIDTH_CM / 2.54  # inches, matplotlib's unit
 PAD = 0.06  # inches of white around the tight bounding box, inside PRINT_WIDTH
 MIN_FONT_PT = 7.0  # smallest legible text on paper
 SMALL = 7.0  # house size for direct labels, annotations and dense tick labels
+READABLE_PX = 10  # a dense figure's smallest text on screen, in CSS px, at the width the HTML keeps it
 
 FONTS = paths.TEMPLATES / "natoua" / "fonts"
 FONT_FILES = ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf", "NotoSansMath-Regular.ttf")
@@ -243,19 +246,26 @@ class Figure:
 
     def __init__(self, png: bytes, *, title: str, caption: str, source: str, alt: str, wide: bool = False,
                  source_html: str | None = None, svg: str | None = None, sources: list[str] | None = None,
-                 size_cm: tuple[float, float] | None = None, min_font_pt: float | None = None):
+                 size_cm: tuple[float, float] | None = None, min_font_pt: float | None = None,
+                 min_width_px: int | None = None):
         self.png, self.title, self.caption, self.source, self.alt = png, title, caption, source, alt
         self.wide = wide
         self.source_html = source_html if source_html is not None else html.escape(source)  # citations as links
         self.svg, self.sources, self.size_cm, self.min_font_pt = svg, list(sources or []), size_cm, min_font_pt
+        self.min_width_px = min_width_px
 
     def html(self) -> str:
         b64 = base64.b64encode(self.png).decode("ascii")
         e = html.escape
+        image = f'<img src="data:image/png;base64,{b64}" alt="{e(self.alt, quote=True)}"/>'
+        if self.min_width_px:  # a dense figure keeps a readable width and scrolls inside its own box
+            image = (f'<div class="figure-scroll" role="region" tabindex="0" style="overflow-x: auto" '
+                     f'aria-label="{e(self.title, quote=True)} (scrolls sideways on a narrow screen)">'
+                     f'{image[:-2]} style="min-width: {int(self.min_width_px)}px"/></div>')
         return (
             f'<figure class="report-figure">'
             f'<p class="figure-title">{e(self.title)}</p>'
-            f'<img src="data:image/png;base64,{b64}" alt="{e(self.alt, quote=True)}"/>'
+            f'{image}'
             f"<figcaption>{_label()}{e(self.caption)}{' ' if in_lab() else ''}"
             f'<span class="source">{self.source_html}</span></figcaption>'
             f"</figure>"
@@ -271,6 +281,8 @@ class Figure:
             meta["width_cm"], meta["height_cm"] = self.size_cm
         if self.min_font_pt is not None:
             meta["min_font_pt"] = self.min_font_pt
+        if self.min_width_px:
+            meta["min_width_px"] = self.min_width_px
         return meta
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -292,8 +304,12 @@ def _source_ids(source) -> list[str]:
     return [str(i) for i in dict.fromkeys(ids)]
 
 
-def render(fig, *, title: str, caption: str, source, alt: str) -> Figure:
-    """The Figure `show` displays (closes `fig`). Refuses a figure with text under MIN_FONT_PT on paper."""
+def render(fig, *, title: str, caption: str, source, alt: str, dense: bool = False) -> Figure:
+    """The Figure `show` displays (closes `fig`). Refuses a figure with text under MIN_FONT_PT on paper.
+
+    `dense`: a figure read by its numbers (a heatmap's cells). On paper its text is as large as any figure's,
+    but shrunk to a phone's width (390 px) it is about 5 px: the HTML keeps it wide enough for its smallest
+    text to be READABLE_PX and lets it scroll sideways inside its own box on a narrower screen."""
     for name, text in (("title", title), ("caption", caption), ("alt", alt)):
         if not str(text).strip():
             raise ValueError(f"figure {name} is required")
@@ -316,17 +332,36 @@ def render(fig, *, title: str, caption: str, source, alt: str) -> Figure:
     svg = svg_text(fig, close=False, bbox=box)
     width, height = width + 2 * PAD, height + 2 * PAD
     plt.close(fig)
+    smallest = min(size for _, size in sizes) if sizes else None
+    # shown W px wide, text of s pt (of a figure PRINT_WIDTH * 72 pt wide) is s * W / (PRINT_WIDTH * 72) px
+    readable = math.ceil(PRINT_WIDTH * 72 * READABLE_PX / smallest) if dense and smallest else None
     return Figure(png, title=title, caption=caption, source=line, alt=alt, source_html=markup, svg=svg,
                   sources=_source_ids(source), size_cm=(round(width * 2.54, 2), round(height * 2.54, 2)),
-                  min_font_pt=min(size for _, size in sizes) if sizes else None)
+                  min_font_pt=smallest, min_width_px=readable)
 
 
-def show(fig, *, title: str, caption: str, source, alt: str) -> None:
-    """Render and display a figure with its title, caption, source line and alt text."""
-    out = render(fig, title=title, caption=caption, source=source, alt=alt)
+def show(fig, *, title: str, caption: str, source, alt: str, dense: bool = False) -> None:
+    """Render and display a figure with its title, caption, source line and alt text (`dense`: see render)."""
+    out = render(fig, title=title, caption=caption, source=source, alt=alt, dense=dense)
     from IPython.display import display
 
     display(out)
+
+
+def cells(ax, values, **kwargs):
+    """A heatmap's coloured cells as vector rectangles, on imshow's grid (cell (row r, column c) centred at
+    x=c, y=r, first row at the top): `ax.imshow` would put a raster image inside the SVG and the PDF.
+    `kwargs` go to pcolormesh (cmap, norm, vmin, vmax); returns the mesh (for a colour bar)."""
+    import numpy as np
+
+    grid = np.ma.masked_invalid(np.asarray(values, dtype=float))
+    rows, cols = grid.shape
+    # Each cell's edge in its own colour, a hair wide: neighbours overlap, so no viewer shows seams.
+    mesh = ax.pcolormesh(np.arange(cols + 1) - 0.5, np.arange(rows + 1) - 0.5, grid, edgecolors="face",
+                         linewidth=0.3, **kwargs)
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    return mesh
 
 
 def reference_line(ax, level: float, label: str, x, above: bool = True) -> None:

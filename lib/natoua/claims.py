@@ -202,8 +202,3 @@ def _jsonable(value):
         return value
     return str(value)
 
-
-# In JupyterLab, the prose is shown with its values under the cells that compute them (see labview).
-from . import labview as _labview  # noqa: E402
-
-_labview.install()

@@ -93,6 +93,8 @@ def parser() -> argparse.ArgumentParser:
     br.add_argument("--no-pdf", dest="pdf", action="store_false")
     br.add_argument("--out", type=_folder, default=paths.REPORTS)
     br.add_argument("--force", action="store_true")
+    br.add_argument("--currency", default="EUR", help="EUR (default) or USD")
+    br.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS", help="as for build")
 
     im = sub.add_parser("import", help="import a publisher's release file into its tidy dataset (prints changes; "
                                        "writes with --write)")
@@ -112,8 +114,10 @@ def parser() -> argparse.ArgumentParser:
     pv.add_argument("--jobs", type=int, default=0)
     pv.add_argument("--currency", default="EUR")
     pv.add_argument("-p", "--param", dest="params", type=_param, action="append", default=[], metavar="SECTION.NAME=VALUE")
-    pv.add_argument("--pdf", action="store_true", help="also render the PDF (in the background) after each change")
+    pv.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=True,
+                    help="render the PDF in the background after each change (default; --no-pdf: only on request)")
     pv.add_argument("--out", type=_folder, default=paths.REPORTS, help="reports folder; the preview lives in its .preview/")
+    pv.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS", help="as for build")
     return p
 
 
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         return _validate(args)
     if args.command == "import":
         return _import(args)
-    from .build import BuildError, EXIT_BAD_INPUT
+    from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, BuildError
 
     from . import procs
 
@@ -156,10 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("interrupted (SIGINT): stopped; nothing more published", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Terminated:
         print("terminated (SIGTERM): stopped; nothing more published", file=sys.stderr)
-        return 143
+        return EXIT_TERMINATED
     finally:
         if os.getpid() == owner:
             procs.sweep(procs.RUN_ENV, token)  # kernels and whatever they started, in any session
@@ -200,7 +204,7 @@ def _count(value: str) -> int:
 
 def _prune(args) -> int:
     from . import publish
-    from .build import EXIT_BAD_INPUT, EXIT_LOCKED, BuildError
+    from .errors import EXIT_BAD_INPUT, EXIT_LOCKED, BuildError
 
     reports = Path(args.out)
     if not reports.is_dir():
@@ -245,31 +249,32 @@ def _import(args) -> int:
         return 2
 
 
+def _section_params(args) -> dict:
+    params: dict = {}
+    for section, name, value in args.params:
+        params.setdefault(section, {})[name] = value
+    return params
+
+
 def _build(args) -> int:
     from .build import Options, build
     from .execute import quiet_imports
 
     quiet_imports()
-    params: dict = {}
-    for section, name, value in args.params:
-        params.setdefault(section, {})[name] = value
     options = Options(as_of=args.as_of, sections=args.sections, jobs=args.jobs, pdf=args.pdf, out=args.out,
-                      currency=args.currency.upper(), params=params, force=args.force, keep_going=args.keep_going,
-                      wait=args.wait, quiet=args.quiet, cell_timeout=args.cell_timeout)
+                      currency=args.currency.upper(), params=_section_params(args), force=args.force,
+                      keep_going=args.keep_going, wait=args.wait, quiet=args.quiet, cell_timeout=args.cell_timeout)
     return build(options)
 
 
 def _preview(args) -> int:
-    from .build import Options
     from .execute import quiet_imports
     from .preview import serve
+    from .runner import RunOptions
 
     quiet_imports()
-    params: dict = {}
-    for section, name, value in args.params:
-        params.setdefault(section, {})[name] = value
-    options = Options(as_of=args.as_of, sections=args.sections, jobs=args.jobs, out=args.out,
-                      currency=args.currency.upper(), params=params)
+    options = RunOptions(as_of=args.as_of, sections=args.sections, jobs=args.jobs, out=args.out,
+                         currency=args.currency.upper(), params=_section_params(args), cell_timeout=args.cell_timeout)
     return serve(options, host=args.host, port=args.port, pdf=args.pdf, allow_remote=args.allow_remote)
 
 

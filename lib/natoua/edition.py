@@ -38,18 +38,21 @@ def collect_ledger(parts: list[assemble.Part]) -> dict[str, dict]:
     return ledger
 
 
-def write_edition(options, sections, entries, failed, results, staging: Path, executed_dir: Path,
-                  report_key: str, run_id: str, previous: Path | None = None, timings: dict | None = None) -> int:
-    from .export import ReportHTMLExporter, html_to_pdf
+def write_edition(staging: Path, options, sections: list, run, report_key: str, previous: Path | None,
+                  partial: bool) -> None:
+    """Write the edition of `run` (runner.Run; every section cached, executed or failed) into `staging`.
+    `options` are the build's (as_of, currency, pdf, stale_months); `previous` the edition to compare with."""
+    from .export import ReportHTMLExporter, notebook_to_pdf
 
-    timings = {} if timings is None else timings
-
-    failed_ids = {s.section for s in failed}
+    executed_dir = staging / "notebooks"
+    executed_dir.mkdir()
+    outcomes = {s.section: run.outcomes[s.section] for s in sections}
+    entries = {sid: o.entry for sid, o in outcomes.items() if o.entry is not None}
     parts = []
     for s in sections:
         part = assemble.Part(section=s.section, title=s.title)
-        if s.section in failed_ids:
-            err = (results[s.section].error or {})
+        if outcomes[s.section].status == "failed":
+            err = outcomes[s.section].error or {}
             part.failed = f"{err.get('ename')}: {(err.get('evalue') or '').strip().splitlines()[0] if err.get('evalue') else ''}"
         else:
             src = entries[s.section].notebook
@@ -79,14 +82,14 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
     exporter = ReportHTMLExporter()
     t0 = time.perf_counter()
     html, _ = exporter.from_notebook_node(report_nb, resources={"metadata": {"name": file_stem(options.as_of)}})
-    timings["html"] = time.perf_counter() - t0
+    run.timings["html"] = time.perf_counter() - t0
     stem = file_stem(options.as_of)
     (staging / f"{stem}.html").write_text(html, encoding="utf-8")
     log.info("wrote %s.html (%d bytes)", stem, len(html.encode("utf-8")))
     if options.pdf:
         t0 = time.perf_counter()
-        pdf = html_to_pdf(html, pdf_attachments(claims_json, entries))
-        timings["pdf"] = time.perf_counter() - t0
+        pdf = notebook_to_pdf(report_nb, pdf_attachments(claims_json, entries), name=file_stem(options.as_of))
+        run.timings["pdf"] = time.perf_counter() - t0
         (staging / f"{stem}.pdf").write_bytes(pdf)
         log.info("wrote %s.pdf (%d bytes)", stem, len(pdf))
     nbformat.write(report_nb, str(staging / f"{stem}.ipynb"))
@@ -96,30 +99,30 @@ def write_edition(options, sections, entries, failed, results, staging: Path, ex
         "title": "NATO–Ukraine Relations 2026",
         "as_of": options.as_of,
         "report_key": report_key,
-        "parameters": {"common": options.common_parameters(), "sections": {s.section: {} for s in sections}},
+        "parameters": {
+            "common": options.common_parameters(),
+            # every parameter the notebook ran with: its declared defaults, then what was passed
+            "sections": {s.section: {**s.declared, **outcomes[s.section].task.parameters} for s in sections},
+        },
         "sections": [
             {
                 "section": s.section,
                 "notebook": f"notebooks/{s.notebook.name}",
                 "title": next(p.title for p in parts if p.section == s.section),
-                "status": "failed" if s.section in failed_ids else ("executed" if s.section in results else "cached"),
-                "seconds": round(results[s.section].seconds, 2) if s.section in results else None,
-                "datasets": entries[s.section].reads if s.section not in failed_ids else {},
+                "status": outcomes[s.section].status,
+                "seconds": round(outcomes[s.section].result.seconds, 2) if outcomes[s.section].result else None,
+                "datasets": entries[s.section].reads if s.section in entries else {},
             }
             for s in sections
         ],
         "inputs": input_digests(),
         "outputs": sorted(p.name for p in staging.iterdir() if p.is_file()) + ["build.log", "manifest.json"],
-        "versions": _versions(),
-        "degraded": [s.section for s in failed],
+        "versions": environment_versions(),
+        "degraded": [s.section for s in sections if outcomes[s.section].status == "failed"],
+        "partial": partial,  # a partial build (--sections) is not the edition: no reader may mistake it
     }
-    from .build import section_parameters
-
-    for s in sections:  # every parameter the notebook ran with: its declared defaults, then what was passed
-        manifest["parameters"]["sections"][s.section] = {**s.declared, **section_parameters(s, options)}
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
-    return 0
 
 
 def pdf_attachments(claims_json: str, entries: dict) -> list[tuple[str, bytes, str]]:
@@ -149,7 +152,18 @@ def input_digests() -> dict:
     return dict(sorted(out.items()))
 
 
-def _versions() -> dict:
-    from .build import environment_versions
+def environment_versions() -> dict:
+    """The versions that made the edition (recorded in its manifest)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
 
-    return environment_versions()
+    from . import __version__
+
+    out = {"python": platform.python_version(), "natoua": __version__}
+    for pkg in ("pandas", "numpy", "matplotlib", "papermill", "nbconvert", "nbclient", "ipykernel",
+                "typst", "frictionless"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out

@@ -26,9 +26,11 @@ def in_lab() -> bool:
     """True in a kernel a Jupyter server started for a notebook. Never in the build's kernels, even when
     the build was started from a notebook (`!natoua build` passes JPY_SESSION_NAME on): those record
     their reads in NATOUA_RUN_LOG."""
+    if not os.environ.get("JPY_SESSION_NAME"):
+        return False
     from .data import RUN_LOG_ENV
 
-    return bool(os.environ.get("JPY_SESSION_NAME")) and not os.environ.get(RUN_LOG_ENV)
+    return not os.environ.get(RUN_LOG_ENV)
 
 
 def install(ip=None) -> bool:

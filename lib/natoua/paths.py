@@ -27,10 +27,12 @@ def datapackage() -> Path:
     return data_dir() / "datapackage.json"
 
 
-def section_notebooks() -> list[Path]:
-    """Report sections in report order: numbered sections NN_slug.ipynb, then appendices AN_slug.ipynb."""
-    numbered = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    appendices = sorted(NOTEBOOKS.glob("A[0-9]_*.ipynb"))
+def section_notebooks(folder: Path | None = None) -> list[Path]:
+    """Report sections in report order: numbered sections NN_slug.ipynb, then appendices AN_slug.ipynb
+    (in notebooks/, or in `folder`: the preview's tests run a copy)."""
+    folder = Path(folder) if folder is not None else NOTEBOOKS
+    numbered = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    appendices = sorted(folder.glob("A[0-9]_*.ipynb"))
     return numbered + appendices
 
 

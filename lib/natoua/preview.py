@@ -1,6 +1,6 @@
 """Live preview of the report while editing: `natoua preview` (`make preview`).
 
-    natoua preview [--port 8765] [--as-of 2026-03-31] [--sections 02,07] [--pdf]
+    natoua preview [--port 8765] [--as-of 2026-03-31] [--sections 02,07] [--no-pdf]
 
 A local web server (127.0.0.1 only; nothing it serves writes to the project) shows the HTML edition,
 built into a private folder (`reports/.preview/`, never `reports/latest` or a published edition). A
@@ -11,8 +11,9 @@ it read), and the open page reloads itself.
 
 A section that fails shows its error in place (section, cell, exception, the rows that contradict a
 failed check) while the rest of the report stays visible; invalid data shows the validator's
-`file:row:column` messages at the top of the page. The PDF is rendered on request (`--pdf`, or the link in
-the page) in a background process, so it never delays the HTML.
+`file:row:column` messages at the top of the page. The PDF follows each change (Typst typesets it in a few
+seconds, in a background process, so it never delays the HTML; `--no-pdf` renders it only on request):
+`/pdf` shows it and reloads itself when a newer one is ready.
 
 The files written stay exactly what the build exports (no scripts); the small reload script and the
 status bar are added only to the page as it is served.
@@ -25,8 +26,6 @@ import html
 import ipaddress
 import json
 import logging
-import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,7 +33,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from . import assemble, build, cache, claims, paths
+from . import assemble, cache, claims, paths
+from .errors import EXIT_BAD_INPUT, BuildError, first_line, strip_ansi
+from .files import write_atomic
+from .plan import check_currency, load_section, parameters_memo, section_notebooks
+from .runner import RunOptions, Runner, check
 
 log = logging.getLogger("natoua.preview")
 
@@ -64,13 +67,13 @@ class Refresh:
 class Engine:
     """Builds the preview page; keeps its worker processes (and their warm kernels) between refreshes."""
 
-    def __init__(self, options: build.Options, notebooks: Path | None = None):
+    def __init__(self, options: RunOptions, notebooks: Path | None = None):
         self.options = options
         self.out = Path(options.out).resolve()
         self.folder = self.out / ".preview"
         self.notebooks = Path(notebooks or paths.NOTEBOOKS)
-        self.cache = cache.SectionCache(self.out / ".cache" / "sections")
-        self.pool: build.Pool | None = None
+        # Scratch runs in the private folder: a build's clean-up never touches them (the preview takes no lock).
+        self.runner = Runner(options, self.out, scratch=self.folder / "runs")
         self.failures: dict[str, tuple[str, dict, dict]] = {}  # section -> (key, reads, error), until fixed
         self.last: Refresh | None = None
         self.version = 0
@@ -88,25 +91,21 @@ class Engine:
 
     def start_workers(self) -> None:
         """Fork the worker processes now, before any thread starts (forking a threaded process is unsafe)."""
-        if self.pool is None:
+        if self.runner.pool is None:
             import signal
 
             # Ctrl-C is for this process: workers and kernels ignore it and are stopped by close().
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
-                self.pool = build.Pool(max(1, min(self.options.jobs or os.cpu_count() or 1, len(self._notebooks()))))
+                self.runner.start_workers(len(self._notebooks()))
             finally:
                 signal.signal(signal.SIGINT, previous)
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
+        self.runner.close()
 
-    def _notebooks(self) -> list[Path]:
-        found = sorted(self.notebooks.glob("[0-9][0-9]_*.ipynb")) + sorted(self.notebooks.glob("A[0-9]_*.ipynb"))
-        chosen = self.options.sections
-        return [p for p in found if not chosen or p.name.split("_", 1)[0] in chosen]
+    def _notebooks(self) -> dict[str, Path]:
+        return section_notebooks(self.options.sections, self.notebooks)
 
     def refresh(self) -> Refresh:
         started = time.perf_counter()
@@ -115,10 +114,10 @@ class Engine:
             result = self._refresh()
         except Exception as exc:  # keep serving: say what broke, keep the last page
             log.exception("preview refresh failed")
-            if isinstance(exc, build.BuildError):  # the workers died: start new ones next time
+            if isinstance(exc, BuildError):  # the workers died: start new ones next time
                 self.close()
             self.version += 1
-            result = Refresh(self.version, False, error=f"{type(exc).__name__}: {build._first_line(str(exc))}")
+            result = Refresh(self.version, False, error=f"{type(exc).__name__}: {first_line(str(exc))}")
         finally:
             self.busy = False
         result.seconds = time.perf_counter() - started
@@ -127,104 +126,67 @@ class Engine:
         return result
 
     def _refresh(self) -> Refresh:
-        phases = {}
-        t0 = time.perf_counter()
-        problems = [str(p) for p in build.validate_data(self.out)]
-        phases["validate"] = time.perf_counter() - t0
+        tasks, broken = [], {}
+        for sid, nb_path in self._notebooks().items():
+            try:
+                tasks.append(self.runner.task(load_section(sid, nb_path, parameters_memo(self.out))))
+            except Exception as exc:  # half-saved or broken notebook file, bad parameters cell
+                broken[sid] = {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)}
+        run = self.runner.prepare(tasks, skip=self._known_failure)
+        problems = [str(p) for p in self.runner.validate(run)]
         if problems:  # the last good page stays; the bar lists every problem
             self.version += 1
-            return Refresh(self.version, False, problems=problems, phases=phases)
-
-        parts, executed, failed = [], [], []
-        planned, broken = [], {}
-        for nb_path in self._notebooks():
-            sid = nb_path.name.split("_", 1)[0]
-            try:
-                nb = json.loads(nb_path.read_text(encoding="utf-8"))
-                section = build.Section(sid, nb_path, build._title(nb), build.declared_parameters(nb))
-                params = build.section_parameters(section, self.options)
-                key = cache.section_key(nb_path, params)
-            except Exception as exc:  # half-saved or broken notebook file, bad parameters cell
-                broken[sid] = (build.Section(sid, nb_path, nb_path.stem, {}),
-                               {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)})
-                planned.append((sid, None, None, None))
-                continue
-            planned.append((sid, section, params, key))
-
-        from .execute import Job
-
-        jobs, entries = [], {}
-        run_dir = self.folder / "runs"
-        for sid, section, params, key in planned:
-            if section is None:
-                continue
-            entry = self.cache.lookup(sid, key)
-            if entry is not None:
-                entries[sid] = entry
-            elif self._known_failure(sid, key) is None:
-                jobs.append(Job(sid, section.notebook, params, run_dir / f"{section.name}.ipynb"))
-        results = {}
-        t0 = time.perf_counter()
-        if jobs:
-            self.start_workers()
-            for r in self.pool.run(jobs, lambda r: None):
-                results[r.section] = r
-        for sid, section, params, key in planned:
-            r = results.get(sid)
-            if r is None:
-                continue
-            executed.append(sid)
-            if r.ok:
-                self.cache.store(sid, key, r.output.read_bytes(), r.reads, r.seconds)
-                entries[sid] = self.cache.lookup(sid, key)
+            return Refresh(self.version, False, problems=problems, phases=dict(run.timings))
+        self.runner.execute(run, keep_failed=self.folder / "failed")
+        for o in run.executed():
+            sid = o.task.name
+            if o.ok:
                 self.failures.pop(sid, None)
             else:
-                error = dict(r.error or {})
-                error["source"] = _failed_cell_source(r.output, error.get("cell_index"))
-                self.failures[sid] = (key, r.reads, error)
+                error = dict(o.error or {})
+                error["source"] = _failed_cell_source(o.result.output, error.get("cell_index"))
+                self.failures[sid] = (o.key, o.reads, error)
 
-        phases["sections"] = time.perf_counter() - t0
+        phases = dict(run.timings)
         t0 = time.perf_counter()
         import nbformat
 
         from . import changes
 
-        for sid, section, params, key in planned:
-            if section is None:
-                sec, error = broken[sid]
-                parts.append(_error_part(sec, error))
+        parts, failed = [], []
+        for sid, nb_path in self._notebooks().items():
+            outcome = run.outcomes.get(sid)
+            if outcome is None or not outcome.ok:
+                error = broken.get(sid) or self.failures.get(sid, (None, None, {"ename": "Error", "evalue": "no result"}))[2]
+                title = outcome.task.section.title if outcome is not None else nb_path.stem
+                parts.append(_error_part(assemble.Part(section=sid, title=title), error))
                 failed.append(sid)
                 continue
-            entry = entries.get(sid)
-            if entry is None:
-                parts.append(_error_part(section, self.failures.get(sid, (None, None, {"ename": "Error", "evalue": "no result"}))[2]))
-                failed.append(sid)
-                continue
-            part = assemble.Part(section=sid, title=section.title, nb=nbformat.read(str(entry.notebook), as_version=4))
-            part.freshness, part.stale = changes.freshness(sorted(entry.reads), self.options.as_of,
+            part = assemble.Part(section=sid, title=outcome.task.section.title,
+                                 nb=nbformat.read(str(outcome.notebook), as_version=4))
+            part.freshness, part.stale = changes.freshness(sorted(outcome.reads), self.options.as_of,
                                                            self.options.stale_months)
             parts.append(part)
 
         page, prose_failed = self._render(parts)
         failed += prose_failed
-        _atomic_write(self.page, page.encode("utf-8"))
+        write_atomic(self.page, page.encode("utf-8"))
         phases["html"] = time.perf_counter() - t0
         self.version += 1
+        executed = [o.task.name for o in run.executed()]
         return Refresh(self.version, not failed, executed=sorted(executed), failed=sorted(set(failed)), phases=phases)
 
-    def _known_failure(self, sid: str, key: str):
+    def _known_failure(self, task, key: str) -> bool:
         """A section that failed with this key and unchanged data fails again: not worth re-running."""
-        known = self.failures.get(sid)
+        known = self.failures.get(task.name)
         if known is None or known[0] != key:
-            return None
+            return False
         from . import data
 
         try:
-            if any(data.dataset_digest(name) != digest for name, digest in known[1].items()):
-                return None
+            return all(data.dataset_digest(name) == digest for name, digest in known[1].items())
         except data.DataError:
-            return None
-        return known
+            return False
 
     def _render(self, parts: list[assemble.Part]) -> tuple[str, list[str]]:
         from .edition import EditionError, collect_ledger, file_stem
@@ -235,7 +197,7 @@ class Engine:
             ledger = collect_ledger(parts)
         except EditionError as exc:
             ledger = {}
-            parts = [_error_part_for(p, {"ename": "EditionError", "evalue": str(exc)}) for p in parts]
+            parts = [_error_part(p, {"ename": "EditionError", "evalue": str(exc)}) for p in parts]
             failed = [p.section for p in parts]
         for i, part in enumerate(parts):
             if part.nb is None or part.nb.metadata.get("preview_error"):
@@ -247,7 +209,7 @@ class Engine:
                     if cell.cell_type == "markdown":
                         claims.substitute(cell.source, ledger, f"section {part.section}, cell {index}")
             except claims.ClaimError as exc:  # prose naming a claim nobody made: this section only
-                parts[i] = _error_part_for(part, {"ename": "ClaimError", "evalue": str(exc), "cell_index": None})
+                parts[i] = _error_part(part, {"ename": "ClaimError", "evalue": str(exc), "cell_index": None})
                 failed.append(part.section)
         ed = assemble.Edition(as_of=self.options.as_of, params=self.options.common_parameters(), parts=parts,
                               ledger=ledger)
@@ -293,12 +255,7 @@ def _failed_cell_source(executed: Path, cell_index) -> str:
     return ""
 
 
-def _error_part(section: build.Section, error: dict) -> assemble.Part:
-    part = assemble.Part(section=section.section, title=section.title)
-    return _error_part_for(part, error)
-
-
-def _error_part_for(part: assemble.Part, error: dict) -> assemble.Part:
+def _error_part(part: assemble.Part, error: dict) -> assemble.Part:
     """A part whose only content is the error box (the rest of the report is unaffected)."""
     import nbformat
 
@@ -312,7 +269,7 @@ def error_html(section: str, error: dict) -> str:
     e = html.escape
     cell = error.get("cell")
     where = f"cell [{cell}]" if cell is not None else "before any cell ran"
-    evalue = _strip_ansi(str(error.get("evalue") or "")).strip()
+    evalue = strip_ansi(str(error.get("evalue") or "")).strip()
     head, _, rest = evalue.partition("\n")
     source = error.get("source") or ""
     trace = error.get("trace") or ""
@@ -325,31 +282,19 @@ def error_html(section: str, error: dict) -> str:
         + (f'<p style="margin:0.4rem 0 0.1rem;font-size:0.8rem">The cell:</p>'
            f'<pre style="white-space:pre-wrap;font-size:0.8rem;background:#fff;padding:0.3rem;margin:0">{e(source)}</pre>'
            if source else "")
-        + (f'<pre style="white-space:pre-wrap;font-size:0.75rem">{e(_strip_ansi(trace))}</pre>' if trace else "")
+        + (f'<pre style="white-space:pre-wrap;font-size:0.75rem">{e(strip_ansi(trace))}</pre>' if trace else "")
         + '<p style="margin:0.4rem 0 0;font-size:0.8rem">Fix the notebook and save it: this page rebuilds by itself.</p>'
         "</div>"
     )
 
 
-def _strip_ansi(text: str) -> str:
-    import re
-
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
-
-
 # --- the PDF, in the background ------------------------------------------------------------------
 
 def _render_pdf(html_path: str, pdf_path: str) -> None:
-    from .export import html_to_pdf
+    from .typst_pdf import html_to_pdf  # not via .export: a fresh process need not import nbconvert
 
     pdf = html_to_pdf(Path(html_path).read_text(encoding="utf-8"))
-    _atomic_write(Path(pdf_path), pdf)
+    write_atomic(Path(pdf_path), pdf)
 
 
 class PdfMaker:
@@ -360,6 +305,7 @@ class PdfMaker:
         self.version = 0  # version of the page the PDF on disk was made from
         self.running: int | None = None  # version being rendered
         self.error = ""
+        self.follow = False  # render again whenever the page changed while a render ran (the PDF follows edits)
         self._lock = threading.Lock()
 
     def request(self) -> None:
@@ -385,6 +331,9 @@ class PdfMaker:
                 self.version, self.error = wanted, ""
             else:
                 self.error = f"PDF rendering failed (exit code {proc.exitcode})"
+            again = self.follow and proc.exitcode == 0 and self.engine.version != wanted
+        if again:  # the page changed while this one rendered: the newest version wins
+            self.request()
 
     @property
     def ready(self) -> bool:
@@ -508,6 +457,23 @@ RELOAD_SCRIPT = """<script>
 </script>"""
 
 
+PDF_PAGE_CSP = ("default-src 'none'; frame-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+                "connect-src 'self'; frame-ancestors 'none'")
+PDF_RELOAD_SCRIPT = """<script>
+(function () {
+  var seen = %(version)d, bar = document.getElementById("natoua-preview-state");
+  function poll() {
+    fetch("/version", {cache: "no-store"}).then(function (r) { return r.json(); }).then(function (s) {
+      if (s.pdf_version !== seen && s.pdf_ready) { location.reload(); return; }
+      if (bar) { bar.textContent = (s.busy || s.pdf_running) ? "typesetting\\u2026" : ""; }
+      setTimeout(poll, 400);
+    }).catch(function () { if (bar) { bar.textContent = "preview server stopped"; } setTimeout(poll, 2000); });
+  }
+  setTimeout(poll, 400);
+})();
+</script>"""
+
+
 class Handler(BaseHTTPRequestHandler):
     server: PreviewServer
     server_version = "natoua-preview"
@@ -525,14 +491,14 @@ class Handler(BaseHTTPRequestHandler):
         name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
         return name in LOCAL_HOSTS
 
-    def _send(self, status: int, body: bytes, ctype: str, head_only: bool = False) -> None:
+    def _send(self, status: int, body: bytes, ctype: str, head_only: bool = False, csp: str | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
-        self.send_header("Content-Security-Policy",
+        self.send_header("Content-Security-Policy", csp or
                          "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
                          "connect-src 'self'; frame-ancestors 'none'")
         self.end_headers()
@@ -550,7 +516,7 @@ class Handler(BaseHTTPRequestHandler):
         engine, pdf = self.server.engine, self.server.pdf
         if path == "/version":
             state = {"version": engine.version, "busy": engine.busy, "pdf_ready": pdf.ready,
-                     "pdf_running": pdf.running is not None}
+                     "pdf_running": pdf.running is not None, "pdf_version": pdf.version}
             return self._send(200, json.dumps(state).encode(), "application/json", head_only)
         if path == "/status":
             last = engine.last
@@ -559,9 +525,14 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, json.dumps(state).encode(), "application/json", head_only)
         if path == "/":
             return self._send(200, self._page().encode("utf-8"), "text/html; charset=utf-8", head_only)
+        if path == "/pdf":
+            return self._send(200, self._pdf_page().encode("utf-8"), "text/html; charset=utf-8", head_only,
+                              csp=PDF_PAGE_CSP)
         if path == "/report.pdf":
-            if pdf.ready:
-                return self._send(200, engine.pdf.read_bytes(), "application/pdf", head_only)
+            if pdf.ready or (pdf.follow and engine.pdf.exists() and not pdf.error):
+                # following edits, the last PDF is shown while the next one renders (/pdf reloads when it is ready)
+                return self._send(200, engine.pdf.read_bytes(), "application/pdf", head_only,
+                                  csp="default-src 'none'; frame-ancestors 'self'")
             if not head_only:
                 pdf.request()  # renders into the private preview folder, in the background
             return self._send(200, self._pdf_wait_page().encode("utf-8"), "text/html; charset=utf-8", head_only)
@@ -573,7 +544,7 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = _refuse
 
     def _bar(self) -> str:
-        engine, last = self.server.engine, self.server.engine.last
+        last = self.server.engine.last
         e = html.escape
         bits = []
         if last is not None and last.error:
@@ -587,7 +558,7 @@ class Handler(BaseHTTPRequestHandler):
             bits.append(f"built {when} in {last.seconds:.1f} s; re-executed: {e(ran)}")
             if last.failed:
                 bits.append(f"<strong>failed: {e(', '.join(last.failed))}</strong>")
-        bits.append('<a href="/report.pdf" style="color:#fff">PDF</a>')
+        bits.append('<a href="/pdf" style="color:#fff">PDF</a>')
         problems = ""
         if last is not None and last.error:
             bits.append(f"<strong>preview error</strong>: {e(last.error)} (showing the last page; see the console)")
@@ -616,6 +587,19 @@ class Handler(BaseHTTPRequestHandler):
         body = body.replace("<body>", "<body>" + self._bar(), 1)
         return body.replace("</body>", script + "</body>", 1)
 
+    def _pdf_page(self) -> str:
+        """The PDF as it follows the edits: embedded, and reloaded when a newer one has been typeset."""
+        pdf = self.server.pdf
+        script = PDF_RELOAD_SCRIPT % {"version": pdf.version}
+        note = html.escape(pdf.error) if pdf.error else ""
+        return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>PDF preview</title></head>"
+                '<body style="margin:0;font:0.8rem DejaVu Sans,sans-serif">'
+                '<div role="region" aria-label="Preview status" style="background:#1A1A1A;color:#fff;padding:0.3rem 0.8rem">'
+                f'PDF preview (not published) · <a href="/" style="color:#fff">HTML</a> · <span id="natoua-preview-state">{note}</span></div>'
+                f'<iframe title="The report as PDF" src="/report.pdf?v={pdf.version}" '
+                'style="border:0;width:100%;height:calc(100vh - 2rem)"></iframe>'
+                f"{script}</body></html>")
+
     def _pdf_wait_page(self) -> str:
         pdf = self.server.pdf
         note = html.escape(pdf.error) if pdf.error else "Rendering the PDF in the background; this page opens it when it is ready."
@@ -627,17 +611,16 @@ class Handler(BaseHTTPRequestHandler):
 def make_server(engine: Engine, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                 allow_remote: bool = False) -> PreviewServer:
     if not 0 <= port <= 65535:
-        raise build.BuildError(f"--port {port} must be between 1 and 65535", build.EXIT_BAD_INPUT)
-    if engine.options.currency not in build.CURRENCIES:
-        raise build.BuildError(f"--currency must be one of {', '.join(build.CURRENCIES)}", build.EXIT_BAD_INPUT)
+        raise BuildError(f"--port {port} must be between 1 and 65535", EXIT_BAD_INPUT)
+    check_currency(engine.options.currency)
     if not allow_remote and not (host in LOCAL_HOSTS or is_loopback(host)):
-        raise build.BuildError(f"--host {host!r} is not this machine; the preview serves 127.0.0.1 only "
-                               "(add --allow-remote to serve other machines)", build.EXIT_BAD_INPUT)
+        raise BuildError(f"--host {host!r} is not this machine; the preview serves 127.0.0.1 only "
+                               "(add --allow-remote to serve other machines)", EXIT_BAD_INPUT)
     try:
         server = PreviewServer((host, port), Handler)
     except OSError as exc:
-        raise build.BuildError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port",
-                               build.EXIT_BAD_INPUT) from None
+        raise BuildError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port",
+                               EXIT_BAD_INPUT) from None
     server.allow_remote = allow_remote
     server.engine = engine
     server.pdf = PdfMaker(engine)
@@ -646,14 +629,13 @@ def make_server(engine: Engine, host: str = "127.0.0.1", port: int = DEFAULT_POR
 
 # --- the command -----------------------------------------------------------------------------------
 
-def serve(options: build.Options, host: str = "127.0.0.1", port: int = DEFAULT_PORT, pdf: bool = False,
+def serve(options: RunOptions, host: str = "127.0.0.1", port: int = DEFAULT_PORT, pdf: bool = False,
           allow_remote: bool = False) -> int:
     """Serve the preview until interrupted (Ctrl-C)."""
-    build.check_as_of(options.as_of)
-    for section in build.plan(options.sections):  # checks --sections and -p before anything starts
-        build.section_parameters(section, options)
+    check(options)  # --as-of, --currency, --sections and -p, before anything starts
     engine = Engine(options)
     server = make_server(engine, host, port, allow_remote)
+    server.pdf.follow = pdf
     url = f"http://{'localhost' if is_loopback(server.server_address[0]) else host}:{server.server_address[1]}/"
     engine.start_workers()  # fork before any thread
     import signal

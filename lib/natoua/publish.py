@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -32,7 +32,7 @@ LATEST = "latest"
 PARTIAL = "partial"
 
 
-class LayoutError(Exception):
+class ReportsLayoutError(Exception):
     """The reports folder holds something the build must not replace (a real folder where a link goes)."""
 
 
@@ -58,6 +58,11 @@ def lock(reports: Path, wait: bool, timeout: float = 6 * 3600, on_wait=None) -> 
     except Timeout:
         raise Locked(str(reports / ".build.lock")) from None
     return held
+
+
+def new_run_id() -> str:
+    """Names one run's staging, scratch and published folders: sortable by time, unique per process."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
 
 
 def new_staging(reports: Path, run_id: str) -> Path:
@@ -107,11 +112,11 @@ def check_layout(reports: Path, as_of: str) -> None:
     file, which the build neither replaces nor half-publishes around."""
     for link in (reports / LATEST, reports / as_of, reports / PARTIAL / LATEST, reports / PARTIAL / as_of):
         if (link.exists() or link.is_symlink()) and not link.is_symlink():
-            raise LayoutError(f"{link} is a real {'folder' if link.is_dir() else 'file'}, not a link to an edition; "
+            raise ReportsLayoutError(f"{link} is a real {'folder' if link.is_dir() else 'file'}, not a link to an edition; "
                               f"move it away (the build switches it atomically)")
     partial = reports / PARTIAL
     if partial.exists() and not partial.is_dir():
-        raise LayoutError(f"{partial} is not a folder; move it away")
+        raise ReportsLayoutError(f"{partial} is not a folder; move it away")
 
 
 def repair_latest(reports: Path) -> bool:
@@ -202,3 +207,17 @@ def _switch_link(link: Path, target: Path) -> None:
     tmp.unlink(missing_ok=True)
     os.symlink(target, tmp)
     os.replace(tmp, link)
+
+
+def switch_briefs(edition: Path, staging: Path) -> None:
+    """Switch edition/briefs to the new folder with one atomic rename of a symlink; drop the old folder."""
+    link = edition / "briefs"
+    old = link.resolve() if link.is_symlink() else None
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)
+    tmp = edition / f".briefs-link-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    os.symlink(staging.name, tmp)
+    os.replace(tmp, link)
+    if old is not None and old != staging and old.parent == edition:
+        shutil.rmtree(old, ignore_errors=True)

@@ -372,11 +372,9 @@ def _read_cached(path: Path) -> list[Problem] | None:
 
 
 def _write_cached(path: Path, problems: list[Problem]) -> None:
-    import os
+    from .files import write_atomic
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps([[p.file, p.row, p.column, p.message] for p in problems]), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps([[p.file, p.row, p.column, p.message] for p in problems]).encode("utf-8"))
 
 
 _FRICTIONLESS_KEYS = {"name", "path", "format", "mediatype", "encoding", "schema", "dialect", "title", "description"}

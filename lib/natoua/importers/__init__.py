@@ -20,12 +20,12 @@ import io
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from .. import paths, regular
+from ..files import write_atomic
 
 META_SUFFIX = ".meta.json"
 META_FIELDS = ("publisher", "title", "release", "published", "landing_url", "file_url", "file", "retrieved",
@@ -202,7 +202,7 @@ def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Pat
     base = data_dir or paths.data_dir()
     committed, meta = snapshot_meta(publisher, base)
     path = Path(path) if path else committed
-    if not path.is_file():
+    if not path.exists():
         raise LayoutError(str(path), "file not found")
     tidy = read(module, path, meta)
     target = base / f"{tidy.dataset}.csv"
@@ -222,7 +222,7 @@ def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Pat
         return 0
     if not same_file:
         _replace_snapshot(publisher, path, committed, meta, tidy, base, file_url)
-    _atomic_write(target, new_bytes)
+    write_atomic(target, new_bytes)
     out(f"  wrote {target.relative_to(base.parent) if target.is_relative_to(base.parent) else target}")
     return 0
 
@@ -259,7 +259,7 @@ def _replace_snapshot(publisher, path: Path, committed: Path, meta: dict, tidy: 
     if committed.name != path.name:
         committed.unlink(missing_ok=True)
         (folder / (committed.name + META_SUFFIX)).unlink(missing_ok=True)
-    _atomic_write(folder / (path.name + META_SUFFIX),
+    write_atomic(folder / (path.name + META_SUFFIX),
                   (json.dumps({k: new_meta.get(k) for k in META_FIELDS}, indent=2, ensure_ascii=False) + "\n").encode())
     add_source(new_meta, base)
 
@@ -286,15 +286,7 @@ def add_source(meta: dict, base: Path) -> None:
     buf = io.StringIO()
     csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="ignore").writerow(row)
     text = sources.read_text(encoding="utf-8")
-    _atomic_write(sources, (text + ("" if text.endswith("\n") else "\n") + buf.getvalue()).encode("utf-8"))
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
+    write_atomic(sources, (text + ("" if text.endswith("\n") else "\n") + buf.getvalue()).encode("utf-8"))
 
 
 # --- validation: the snapshots are what their metadata say ----------------------------------------
