@@ -396,3 +396,175 @@ def test_a_full_disk_while_writing_is_one_line(tmp_path):
     assert proc.returncode in (1, 2), proc.stdout + proc.stderr
     _one_error_line(proc)
     assert not (out / "partial").exists()
+
+
+# --- 1. notebook metadata limits are checked like the CLI's ------------------------------------------------
+
+@pytest.mark.parametrize("value,ok", [(1e20, False), ("300", False), (True, False), (0, False), (30, True), (2.5, True)])
+def test_a_notebooks_cell_timeout_is_capped_and_checked_like_the_cli(value, ok):
+    from natoua.errors import BuildError
+    from natoua.plan import notebook_cell_timeout
+
+    nb = {"metadata": {"natoua": {"cell_timeout": value}}, "cells": []}
+    if ok:
+        assert 1 <= notebook_cell_timeout(nb) <= 86400
+    else:
+        with pytest.raises(BuildError, match=r"natoua.cell_timeout .* is not a number of seconds from 1 to 86400") as err:
+            notebook_cell_timeout(nb, "notebooks/13_scratch.ipynb")
+        assert err.value.code == 2
+
+
+@pytest.mark.parametrize("damage,says", [
+    (lambda text: text[: len(text) // 2], "not a valid notebook: invalid JSON"),
+    (lambda text: text.replace('\\"2026-03-31\\"', 'str(2026)'),
+     "is not a Python literal"),
+])
+def test_a_half_saved_notebook_or_a_non_literal_default_is_one_line(damage, says, tmp_path):
+    notebooks = scratch_notebooks(tmp_path / "notebooks", "x = 1")
+    nb = notebooks / "13_scratch.ipynb"
+    nb.write_text(damage(nb.read_text(encoding="utf-8")), encoding="utf-8")
+    proc, left = run_scratch_build(notebooks, tmp_path / "reports", "--sections", "13")
+    assert proc.returncode == 1
+    line = _one_error_line(proc)
+    assert "13_scratch.ipynb" in line and says in line, line
+    assert not left
+
+
+# --- 3. the cache key names the bytes that ran ------------------------------------------------------------
+
+def test_an_edit_saved_while_a_section_runs_is_never_cached_under_the_old_key(tmp_path):
+    """The key is taken from the notebook as read; the edit lands after that and before execution (the
+    window in which Papermill used to read the file again)."""
+    import nbformat
+
+    from natoua import cache
+    from natoua.plan import load_section
+    from natoua.runner import RunOptions, Runner
+
+    notebooks = scratch_notebooks(tmp_path / "notebooks", "x = 1")
+    path = notebooks / "13_scratch.ipynb"
+    original = path.read_bytes()
+    section = load_section("13", path)
+    with Runner(RunOptions(as_of="2026-03-31", out=tmp_path / "reports")) as runner:
+        run = runner.prepare([runner.task(section)])
+        path.write_bytes(original.replace(b"# Scratch section", b"# Edited while the build ran"))
+        assert not runner.validate(run)
+        runner.execute(run)
+    outcome = run.outcomes["13"]
+    assert outcome.ok, outcome.error
+    assert run.keys["13"] == cache.section_key(original, outcome.task.parameters)
+    executed = nbformat.read(str(outcome.notebook), as_version=4)
+    assert executed.cells[0].source == "# Scratch section", "the cache holds text its key does not name"
+
+
+# --- 4. briefs are published per ally ---------------------------------------------------------------------
+
+def test_briefs_for_one_ally_keep_the_briefs_of_the_others(tmp_path):
+    from natoua import publish
+
+    edition = tmp_path / "reports" / "_editions" / "2026-03-31--20260101T000000000000-1"
+    old = edition / ".briefs-20260101T000000000000-1"
+    old.mkdir(parents=True)
+    for code in ("POL", "DEU", "EST"):
+        (old / f"{code}.pdf").write_text(f"old {code}")
+    (edition / "briefs").symlink_to(old.name)
+    new = edition / ".briefs-20260102T000000000000-2"
+    new.mkdir()
+    (new / "EST.pdf").write_text("new EST")
+    publish.switch_briefs(edition, new)
+    briefs = edition / "briefs"
+    assert sorted(p.name for p in briefs.iterdir()) == ["DEU.pdf", "EST.pdf", "POL.pdf"]
+    assert (briefs / "EST.pdf").read_text() == "new EST" and (briefs / "POL.pdf").read_text() == "old POL"
+
+
+def test_briefs_re_check_the_data_they_read(data_copy, tmp_path):
+    """A brief's kernel changes a data file after validation: nothing is published (exit 2, naming it)."""
+    import nbformat
+
+    notebooks = scratch_notebooks(tmp_path / "notebooks", "x = 1")
+    out = tmp_path / "reports"
+    proc, _ = run_scratch_build(notebooks, out, "--sections", "13")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    brief = nbformat.v4.new_notebook()
+    brief.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('ally: str = "POL"  # the ally\nas_of: str = "2026-03-31"  # cut-off\n'
+                                       'currency: str = "EUR"  # display currency')
+    params.metadata["tags"] = ["parameters"]
+    brief.cells = [nbformat.v4.new_markdown_cell("# Brief"), params, nbformat.v4.new_code_cell(
+        "import os\nopen(os.path.join(os.environ['NATOUA_DATA_DIR'], 'summits.csv'), 'a').write('\\n')")]
+    nbformat.write(brief, str(notebooks / "ally_brief.ipynb"))
+    env = dict(os.environ, NATOUA_NOTEBOOKS_DIR=str(notebooks), NATOUA_DATA_DIR=str(data_copy))
+    proc = subprocess.run(NATOUA + ["briefs", "--allies", "POL", "--no-pdf", "--out", str(out)], capture_output=True,
+                          text=True, env=env, cwd=paths.ROOT, timeout=GUARD)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "data/summits.csv changed while the build ran" in _one_error_line(proc)
+    assert not (out / "partial" / "2026-03-31" / "briefs").exists()
+
+
+# --- 6. latest, prune and the lock ----------------------------------------------------------------------------
+
+def test_a_build_without_pdf_never_becomes_latest(tmp_path):
+    notebooks = scratch_notebooks(tmp_path / "notebooks", "x = 1")  # section 13 is every section of this folder
+    out = tmp_path / "reports"
+    proc, _ = run_scratch_build(notebooks, out)  # --no-pdf
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (out / "latest").exists() and not (out / "2026-03-31").exists()
+    manifest = json.loads((out / "partial" / "latest" / "manifest.json").read_text())
+    assert manifest["partial"] is True
+
+
+def test_prune_never_deletes_the_newest_build_of_its_kind(tmp_path):
+    from natoua import publish
+
+    reports = tmp_path / "reports"
+    store = reports / "_editions"
+    full = store / "2026-03-31--20260101T000000000000-1"
+    part = store / "2026-03-31--20260102T000000000000-2"
+    for build, partial in ((full, False), (part, True)):
+        build.mkdir(parents=True)
+        (build / "manifest.json").write_text(json.dumps({"partial": partial}))
+    # no link names either (an operator removed them, or a crash came between rename and switch)
+    held = publish.lock(reports, wait=False)
+    try:
+        removed = publish.prune(reports, 1)
+    finally:
+        held.release()
+    assert removed == [] and full.is_dir() and part.is_dir()
+
+
+def test_a_deleted_lock_lets_a_second_build_run_but_the_first_publishes_nothing(tmp_path):
+    """`make clean` or a stale-lock sweep deletes reports/.build.lock mid-build: the second build runs
+    (the lock it takes is a new file) without touching the first one's staging folder; the first notices
+    before publishing and stops with one line."""
+    go = tmp_path / "go"
+    started = tmp_path / "started"
+    code = (f"import os, time\nopen({str(started)!r}, 'w').close()\n"  # the second build does not wait
+            f"while not os.path.exists({str(go)!r}) and not os.environ.get('SECOND_BUILD'):\n    time.sleep(0.1)")
+    notebooks = scratch_notebooks(tmp_path / "notebooks", code)
+    out = tmp_path / "reports"
+    env = dict(os.environ, NATOUA_NOTEBOOKS_DIR=str(notebooks))
+    first = subprocess.Popen(NATOUA + ["build", "--no-pdf", "--out", str(out)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env, cwd=paths.ROOT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + GUARD
+        while not started.exists():
+            assert time.monotonic() < deadline and first.poll() is None, "the first build never started its cell"
+            time.sleep(0.2)
+        staging = list((out / "_editions").glob(".tmp-*"))
+        assert len(staging) == 1
+        (out / ".build.lock").unlink()
+        second = subprocess.run(NATOUA + ["build", "--no-pdf", "--no-wait", "--out", str(out), "--sections", "13"],
+                                capture_output=True, text=True, env=dict(env, SECOND_BUILD="1"),
+                                cwd=paths.ROOT, timeout=GUARD)
+        assert staging[0].is_dir(), "the second build deleted the first one's staging folder"
+        go.write_text("")
+        stdout, stderr = first.communicate(timeout=GUARD)
+    finally:
+        go.write_text("")
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert first.returncode == 3, stdout + stderr
+    assert "was removed while this run held it" in _one_error_line(subprocess.CompletedProcess([], 3, stdout, stderr))
+    builds = [p for p in (out / "_editions").iterdir() if not p.name.startswith(".")]
+    assert len(builds) == 1, builds  # only the second build published
