@@ -69,10 +69,13 @@ def as_of_range() -> tuple[date, date]:
                 starts.append(date.fromisoformat(str(temporal["start"])))
             if temporal.get("end"):
                 ends.append(date.fromisoformat(str(temporal["end"])))
-        with open(resource_path(resource("summits")), newline="", encoding="utf-8-sig") as fh:
-            for row in csv.DictReader(fh):
-                if row.get("summit_id") in PROSE_SUMMITS:
-                    starts.append(date.fromisoformat(row.get("end_date") or row["start_date"]))
+        import io
+
+        # Read before the lock: a FIFO or device here is refused (OSError), never waited on.
+        text = regular.read_bytes(resource_path(resource("summits"))).decode("utf-8-sig")
+        for row in csv.DictReader(io.StringIO(text, newline="")):
+            if row.get("summit_id") in PROSE_SUMMITS:
+                starts.append(date.fromisoformat(row.get("end_date") or row["start_date"]))
         last = max(ends)
         two_years = date(last.year + 2, last.month, 28 if (last.month, last.day) == (2, 29) else last.day)
         return max(starts), two_years

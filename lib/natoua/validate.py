@@ -592,7 +592,7 @@ def _reading_rules(resources: list[dict], texts: dict, base: Path) -> list[Probl
     snapshots: dict[str, str] = {}  # source id -> metadata file
     for meta_path in sorted((base / "raw").glob("*/*.meta.json")):
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta = json.loads(regular.read_text(meta_path))  # a FIFO here is refused, never waited on
         except (OSError, UnicodeDecodeError, ValueError):
             continue  # reported by the snapshot rules
         if isinstance(meta, dict) and isinstance(meta.get("source_id"), str):
