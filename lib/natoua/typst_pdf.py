@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import tempfile
 from html.parser import HTMLParser
@@ -24,6 +25,7 @@ from urllib.parse import unquote_to_bytes
 
 from . import paths
 
+log = logging.getLogger("natoua.build")
 TEMPLATE = paths.TEMPLATES / "natoua" / "report.typ"
 FONTS = paths.TEMPLATES / "natoua" / "fonts"
 PDF_STANDARDS = ["a-3a", "ua-1"]  # with attachments Typst accepts only PDF/A-3 (a, b, u) with UA-1
@@ -609,10 +611,14 @@ def render(doc: dict, files: dict[str, bytes], attachments=()) -> bytes:
         (root / "form.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         (root / "report.typ").write_bytes(TEMPLATE.read_bytes())
         try:
-            return typst.compile(str(root / "report.typ"), root=str(root), font_paths=[str(FONTS)],
-                                 ignore_system_fonts=True, pdf_standards=PDF_STANDARDS)
+            pdf, warnings = typst.compile_with_warnings(
+                str(root / "report.typ"), root=str(root), font_paths=[str(FONTS)], ignore_system_fonts=True,
+                pdf_standards=PDF_STANDARDS)
         except typst.TypstError as exc:
             raise PdfError(f"the PDF could not be typeset: {exc}") from None
+    for warning in warnings:  # e.g. a character no project font has: worth fixing, not worth failing over
+        log.warning("PDF: %s", str(getattr(warning, "message", warning)).splitlines()[0])
+    return pdf
 
 
 def _mime(name: str) -> str:
