@@ -131,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--currency", default="EUR")
     sw.add_argument("--jobs", type=int, default=0, help="worker processes (default: number of cores)")
     sw.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip the page's PDF")
-    sw.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder (default: reports/)")
+    sw.add_argument("--out", type=_folder, default=paths.REPORTS, help="reports folder (default: reports/)")
     sw.add_argument("--quiet", action="store_true", help="print only errors")
     sw.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS", help="as for build")
     return p
