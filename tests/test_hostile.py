@@ -568,3 +568,29 @@ def test_a_deleted_lock_lets_a_second_build_run_but_the_first_publishes_nothing(
     assert "was removed while this run held it" in _one_error_line(subprocess.CompletedProcess([], 3, stdout, stderr))
     builds = [p for p in (out / "_editions").iterdir() if not p.name.startswith(".")]
     assert len(builds) == 1, builds  # only the second build published
+
+
+def test_processes_left_by_a_build_killed_with_sigkill_are_ended_by_the_next_build(tmp_path, monkeypatch):
+    pids_file = tmp_path / "pids"
+    monkeypatch.setenv("ESCAPES_FILE", str(pids_file))
+    code = ESCAPES + "while not os.environ.get('SECOND_BUILD'):\n    time.sleep(0.1)\n"
+    notebooks = scratch_notebooks(tmp_path / "notebooks", code)
+    out = tmp_path / "reports"
+    env = dict(os.environ, NATOUA_NOTEBOOKS_DIR=str(notebooks))
+    first = subprocess.Popen(NATOUA + ["build", "--no-pdf", "--out", str(out)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=env, cwd=paths.ROOT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + GUARD
+        while not (pids_file.exists() and len(pids_file.read_text().split()) == 4):
+            assert time.monotonic() < deadline and first.poll() is None, "the cell never started"
+            time.sleep(0.2)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # the build, its workers; not what left its session
+        first.wait(timeout=GUARD)
+    pids = [int(p) for p in pids_file.read_text().split()]
+    pids_file.unlink()
+    second = subprocess.run(NATOUA + ["build", "--no-pdf", "--out", str(out)], capture_output=True, text=True,
+                            env=dict(env, SECOND_BUILD="1"), cwd=paths.ROOT, timeout=GUARD)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert _wait_gone(pids) == [], "processes of the killed build are still running"
+    assert _wait_gone([int(p) for p in pids_file.read_text().split()]) == []

@@ -57,9 +57,11 @@ def build(options: Options) -> int:
             raise BuildError(f"--out: {exc}; nothing was built or published", EXIT_BAD_INPUT) from None
         if publish.repair_latest(reports):  # a build killed between its two link switches
             _say(options, f"repaired {reports.name}/latest -> {os.readlink(reports / publish.LATEST)}")
+        from . import procs
         from .execute import clean_stale_socket_dirs
 
         clean_stale_socket_dirs()
+        procs.sweep_orphans()  # what a build killed with SIGKILL (which cannot sweep) left running
         with Runner(options, reports) as runner:
             return _locked_build(options, runner, sections, partial, started)
     finally:
