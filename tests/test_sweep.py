@@ -74,6 +74,23 @@ def test_csv_neutralises_formula_like_text():
     assert "'=HYPERLINK(1)" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
 
 
+def test_a_killed_sweeps_staging_folder_is_removed_by_the_next(tmp_path):
+    import os
+    import subprocess
+
+    folder = tmp_path / "12-abc"
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that no longer runs
+    left = [tmp_path / f".tmp-12-abc-{dead.pid}", tmp_path / f".old-12-abc-{dead.pid}"]
+    alive = tmp_path / f".tmp-12-abc-{os.getpid()}"  # a sweep still running
+    other = tmp_path / f".tmp-12-abd-{dead.pid}"  # another grid's
+    for path in [*left, alive, other]:
+        path.mkdir()
+    sweep.clean_leftovers(folder)
+    assert not any(p.exists() for p in left)
+    assert alive.exists() and other.exists()
+
+
 def test_declared_claims_read_from_the_notebook(tmp_path):
     import json
 
@@ -124,6 +141,13 @@ def test_bad_arguments_are_refused_before_any_work(reports, params, show, messag
     assert err.value.code == 2
     assert message in str(err.value) and "\n" not in str(err.value)
     assert not (reports / "sweeps").exists()
+
+
+def test_an_unknown_section_is_named_as_the_argument(reports):
+    with pytest.raises(BuildError) as err:
+        sweep.check(sweep.SweepOptions(section="91", params=["91.a=1"], out=reports, notebooks=FIXTURE))
+    assert err.value.code == 2
+    assert str(err.value).startswith("no section 91 (have 90)")
 
 
 def test_cli_refuses_a_bad_value_with_one_line_and_exit_2(capsys, tmp_path):

@@ -192,8 +192,10 @@ def check(options: SweepOptions):
 
     plan.check_as_of(options.as_of)
     plan.check_currency(options.currency)
-    sections = plan.plan([options.section], options.notebooks)
-    section = sections[0]
+    try:
+        section = plan.plan([options.section], options.notebooks)[0]
+    except BuildError as exc:  # the plan speaks of --sections; a sweep names its section as an argument
+        raise BuildError(re.sub(r"^--sections: ", "", str(exc)), exc.code) from None
     try:
         axes = [grid.parse_axis(p) for p in options.params]
         grid.check_axes(axes, section.section)
@@ -317,6 +319,7 @@ def write_folder(folder: Path, reports: Path, section, axes, combos, outcomes, t
     """Write everything into a staging folder beside `folder`, then swap it into place (a reader never sees
     half a sweep; an earlier sweep of the same grid is replaced whole)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(folder)
     staging = folder.parent / f".tmp-{folder.name}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -337,6 +340,22 @@ def write_folder(folder: Path, reports: Path, section, axes, combos, outcomes, t
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def clean_leftovers(folder: Path) -> None:
+    """Remove the staging (and replaced) folders a killed sweep of the same grid left beside `folder`
+    (`.tmp-<name>-<pid>`, `.old-<name>-<pid>`), unless that process is still running."""
+    for path in folder.parent.glob(f".*-{folder.name}-*"):
+        kind, _, pid = path.name.rpartition("-")
+        if kind not in (f".tmp-{folder.name}", f".old-{folder.name}") or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running: its folder, not ours to remove
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
 
 
 def render_page(notebook: Path, folder: Path, title: str, as_of: str, pdf: bool) -> None:
@@ -394,17 +413,22 @@ def page_notebook(section, axes, combos, outcomes, table, moved, show, options):
     if moving.empty:
         cells.append(code(paragraph("No claim moves: every successful run printed the same figures.")))
     else:
-        shown = moving.assign(relative_move=moving.relative_move.map(_relative_text),
-                              made_in=[f"{m} of {r}" for m, r in zip(moving.made_in, moving.runs)])
-        shown = shown[["claim", "unit", "status", "relative_move", "lowest", "highest", "distinct", "made_in"]]
-        shown.columns = ["Claim", "Unit", "Moves", "Relative move", "Lowest", "Highest", "Distinct texts", "Made in"]
+        moves_text = ["in value only" if st == "value only" else "yes" if m == r else f"yes (made in {m} of {r} runs)"
+                      for st, m, r in zip(moving.status, moving.made_in, moving.runs)]
+        shown = pd.DataFrame({"Claim": moving.claim, "Unit": moving.unit, "Moves": moves_text,
+                              "Relative move": moving.relative_move.map(_relative_text),
+                              "Lowest to highest": [lo if lo == hi else f"{lo} to {hi}"
+                                                    for lo, hi in zip(moving.lowest, moving.highest)],
+                              "Distinct": moving.distinct})
         text, markup = _source(source)
         cells.append(code(output(tables.Table(
             shown, caption=f"Claims of section {section.section} that change across the grid, largest relative move "
                            f"first", source=text, source_html=markup,
-            note="Relative move: (highest − lowest) / the larger of |highest| and |lowest|, for numeric claims. "
-                 "'value only': the value changes but every run prints the same text.",
-            widths={"Claim": 22, "Unit": 16}, compact=True))))
+            note="Relative move: (highest − lowest) / the larger of |highest| and |lowest|, for numeric claims; "
+                 "Lowest to highest: the texts printed at the lowest and highest value (other claims: the first and "
+                 "last distinct text); Distinct: how many different texts the runs printed. In value only: the value "
+                 "changes but every run prints the same text.",
+            compact=True))))
 
     if show is not None:
         cells.append(new_markdown_cell("## One claim over the grid"))
