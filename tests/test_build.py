@@ -79,7 +79,7 @@ def test_pdf_has_contents_footers_and_key_figures(edition):
     reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
     n = len(reader.pages)
     texts = [p.extract_text() or "" for p in reader.pages]
-    assert "Data as of 31 March 2026" in texts[0]
+    assert "Edition date 31 March 2026" in texts[0] and "published" not in texts[0].replace("published after", "")
     assert "Contents" in texts[1]
     assert f"Page 2 of {n}" in texts[1] and f"Page {n} of {n}" in texts[-1]
     claims = json.loads((edition / "claims.json").read_text())
@@ -128,8 +128,8 @@ def test_same_inputs_give_identical_html_and_pdf(reports, tmp_path):
 def test_end_2024_edition_builds_every_section(tmp_path):
     proc = natoua("build", "--as-of", "2024-12-31", "--no-pdf", "--out", str(tmp_path), check=True)
     assert proc.stdout.count(" ok ") == len(paths.section_notebooks())
-    html = _files(tmp_path / "2024-12-31", ".html").read_text(encoding="utf-8")
-    assert "Data as of</dt><dd>31 December 2024" in html
+    html = _files(tmp_path / "partial" / "2024-12-31", ".html").read_text(encoding="utf-8")  # no PDF: partial
+    assert "Edition date</dt><dd>31 December 2024" in html
 
 
 # --- traceable and accessible (issue 9): the link graph, the PDF's structure and attachments ----------
