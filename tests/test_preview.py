@@ -137,7 +137,7 @@ def test_a_half_saved_notebook_is_an_error_for_its_section_only(world):
         r = world["engine"].refresh()
         assert r.failed == ["11"] and r.executed == []
         page = world["engine"].page.read_text(encoding="utf-8")
-        assert "Section 11 failed" in page and "JSONDecodeError" in page and 'id="sec-09"' in page
+        assert "Section 11 failed" in page and "not a valid notebook: invalid JSON" in page and 'id="sec-09"' in page
     finally:
         nb.write_bytes(original)
     assert world["engine"].refresh().ok
@@ -240,7 +240,7 @@ def test_the_pdf_follows_each_change_without_being_asked(world, server):
     try:
         nb = _notebook(world["notebooks"], "11")
         cells = json.loads(nb.read_text(encoding="utf-8"))
-        cells["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "A sentence the PDF must follow."})
+        cells["cells"].append({"cell_type": "markdown", "id": "pdf-follows", "metadata": {}, "source": "A sentence the PDF must follow."})
         nb.write_text(json.dumps(cells), encoding="utf-8")
         _report(engine.refresh(), maker)  # what the preview loop does after each change
         deadline = time.monotonic() + 600  # generous: the machine may be busy; the behaviour is that it arrives

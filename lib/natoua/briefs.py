@@ -76,22 +76,27 @@ def _build(runner: Runner, allies_arg: str, pdf: bool) -> int:
     started = time.perf_counter()
     options, reports = runner.options, runner.reports
     section = load_section("brief", paths.ally_brief_notebook(), parameters_memo(reports))
-    problems = runner.validate(runner.prepare([]))
+    checked = runner.prepare([])
+    problems = runner.validate(checked)
     if problems:
         for p in problems:
             print(str(p), file=sys.stderr)
         raise BuildError(f"data validation failed: {len(problems)} problem(s); no briefs were built", EXIT_BAD_INPUT)
     codes = parse_allies(allies_arg, options.as_of)
-    partial = publish.current(reports, options.as_of) is None  # briefs go into a partial build only when no full one exists
-    edition = publish.current(reports, options.as_of, partial=partial)
+    # briefs go into the edition of their cut-off and currency; into a partial build only when no full one exists
+    partial = publish.current(reports, options.as_of, currency=options.currency) is None
+    edition = publish.current(reports, options.as_of, partial=partial, currency=options.currency)
+    key = publish.edition_key(options.as_of, options.currency)
     if edition is None:
-        raise BuildError(f"no published edition for {options.as_of} in {reports}: build it first "
-                         f"(make report AS_OF={options.as_of})", EXIT_BAD_INPUT)
-    folder = (Path(options.out) / publish.PARTIAL if partial else Path(options.out)) / options.as_of / "briefs"
+        more = "" if options.currency == publish.DEFAULT_CURRENCY else f" ARGS='--currency {options.currency}'"
+        raise BuildError(f"no published edition {key} in {reports}: build it first "
+                         f"(make report AS_OF={options.as_of}{more})", EXIT_BAD_INPUT)
+    folder = (Path(options.out) / publish.PARTIAL if partial else Path(options.out)) / key / "briefs"
     names = allies(options.as_of).set_index("iso3")["name"]
     tasks = [runner.task(section, {"ally": code}, name=code, export_title=brief_title(names[code]),
                          cache_name=f"brief-{code}") for code in codes]
     run = runner.prepare(tasks)
+    run.snapshot, run.datasets = checked.snapshot, checked.datasets  # the data as validated, checked again below
     with tqdm(total=len(codes), initial=len(run.cached), desc="briefs", unit="ally", file=sys.stdout,
               disable=not sys.stdout.isatty()) as bar:
         def progress(outcome):
@@ -101,6 +106,7 @@ def _build(runner: Runner, allies_arg: str, pdf: bool) -> int:
             bar.update(1)
 
         runner.execute(run, progress)
+    runner.check_unchanged(run)  # like the build: the briefs read the data that were validated
     failed = [o.task.name for o in run.failed()]
     if failed:
         raise BuildError(f"{len(failed)} brief(s) failed: {', '.join(failed)}; existing briefs left as they were")
@@ -109,7 +115,12 @@ def _build(runner: Runner, allies_arg: str, pdf: bool) -> int:
     for code in codes:
         for suffix in (".html", ".pdf") if pdf else (".html",):
             shutil.copyfile(run.outcomes[code].notebook.with_suffix(suffix), staging / f"{code}{suffix}")
-    publish.switch_briefs(edition, staging)
+    runner.check_unchanged(run)
+    try:
+        publish.switch_briefs(edition, staging, reports)
+    except publish.LockLost as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(str(exc), EXIT_LOCKED) from None
     print(f"{len(codes)} briefs ({len(run.to_run)} built, {len(codes) - len(run.to_run)} cached) in "
           f"{folder}/ in {time.perf_counter() - started:.1f} s")
     return EXIT_OK

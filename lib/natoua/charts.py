@@ -66,7 +66,7 @@ MIME = mimes.FIGURE
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
 BLUE, ORANGE, GREEN, VERMILION, SKY, PURPLE, YELLOW, BLACK = PALETTE
-GREY = "#8C8C8C"
+GREY = "#767676"  # 4.5:1 on white (WCAG AA): it is also the colour of notes and reference labels
 LIGHT_GREY = "#D9D9D9"
 INK = "#1A1A1A"
 DPI = 150
@@ -222,7 +222,7 @@ def svg_text(fig, close: bool = True, bbox=None) -> str:
 def texts(fig, draw: bool = True) -> list[Text]:
     """Every visible, non-empty text the figure draws (titles, labels, tick labels, annotations, legends)."""
     if draw:
-        fig.canvas.draw()  # tick labels exist only once drawn
+        fig.draw_without_rendering()  # tick labels exist only once drawn
     return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and _drawn(t)]
 
 

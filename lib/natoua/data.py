@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import paths
+from . import paths, regular
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +35,9 @@ class DataError(Exception):
 @lru_cache(maxsize=4)
 def _package(descriptor_path: str, mtime_ns: int) -> dict:
     try:
-        return json.loads(Path(descriptor_path).read_text(encoding="utf-8"))
+        return json.loads(regular.read_text(descriptor_path))
+    except regular.NotRegularFile as exc:
+        raise DataError(f"{_rel(Path(descriptor_path))}:-:-: is {exc.what}, not a regular file") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{_rel(Path(descriptor_path))}:{exc.lineno}:-: not valid JSON: {exc.msg}") from None
     except (RecursionError, UnicodeDecodeError):
@@ -68,11 +71,16 @@ def resource_path(res: dict) -> Path:
     raw = res.get("path")
     if not isinstance(raw, str) or not raw:
         raise DataError(f"{_rel(paths.datapackage())}:-:-: resource {res.get('name')!r} has no path")
+    if re.search(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//|\\", raw):
+        raise DataError(f"{_rel(paths.datapackage())}:-:-: resource {res.get('name')!r} path {raw!r} is not a local path")
     target = (base / raw).resolve()
-    if Path(raw).is_absolute() or not target.is_relative_to(base):
+    if Path(raw).is_absolute() or ".." in Path(raw).parts or not target.is_relative_to(base):
         raise DataError(
             f"{_rel(paths.datapackage())}:-:-: resource {res.get('name')!r} path {raw!r} points outside the data folder"
         )
+    what = regular.not_regular(target)  # a FIFO would block whoever opens it: refused before anyone does
+    if what:
+        raise DataError(f"{_rel(target)}:-:-: is {what}, not a regular file")
     return target
 
 
@@ -96,7 +104,26 @@ def load(name: str, as_of: str | date | None = None) -> pd.DataFrame:
     return frame.copy()
 
 
+def rows_as_read(name: str, as_of) -> bytes:
+    """The dataset's CSV as an edition of `as_of` read it: the header and the rows the as_of filter keeps, every
+    value as written in the file (what the PDF attaches, so a reader sees no row the edition did not use)."""
+    import pandas as pd  # late import: the no-change build path must stay fast
+
+    res = resource(name)
+    csv_path = resource_path(res)
+    if not res.get("as_of_filter"):
+        return csv_path.read_bytes()
+    raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    typed = _read_typed(name, str(csv_path), _file_digest(csv_path), json.dumps(res, sort_keys=True))
+    keep = _as_of_mask(typed, res["as_of_filter"], as_of).to_numpy()
+    return raw.loc[keep].to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
 def _filter_as_of(frame: pd.DataFrame, rule: dict, as_of) -> pd.DataFrame:
+    return frame.loc[_as_of_mask(frame, rule, as_of)].reset_index(drop=True)
+
+
+def _as_of_mask(frame: pd.DataFrame, rule: dict, as_of) -> pd.Series:
     import pandas as pd  # late import: the no-change build path must stay fast
 
     cutoff = pd.Timestamp(as_of)
@@ -107,7 +134,7 @@ def _filter_as_of(frame: pd.DataFrame, rule: dict, as_of) -> pd.DataFrame:
         keep |= col <= cutoff
     else:  # an integer year: the year is kept once it has started
         keep = col <= cutoff.year
-    return frame.loc[keep].reset_index(drop=True)
+    return keep
 
 
 @lru_cache(maxsize=64)
@@ -116,8 +143,13 @@ def _read_typed(name: str, csv_path: str, digest: str, descriptor_json: str) -> 
 
     res = json.loads(descriptor_json)
     fields = res.get("schema", {}).get("fields", [])
+    import io
+
     try:
-        raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        raw = pd.read_csv(io.BytesIO(regular.read_bytes(csv_path)), dtype=str, keep_default_na=False,
+                          encoding="utf-8-sig")
+    except regular.NotRegularFile as exc:
+        raise DataError(f"{_rel(Path(csv_path))}:-:-: is {exc.what}, not a regular file") from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{_rel(Path(csv_path))}:-:-: cannot read CSV: {exc}") from None
     missing = [f["name"] for f in fields if f["name"] not in raw.columns]
@@ -177,6 +209,9 @@ def _first_bad_row(col: pd.Series, kind: str) -> int:
 # --- reads, hashes, sources ------------------------------------------------------
 
 def _file_digest(path: Path) -> str:
+    what = regular.not_regular(path)
+    if what:
+        raise DataError(f"{_rel(path)}:-:-: is {what}, not a regular file")
     stat = path.stat()
     return _digest_of(str(path), stat.st_mtime_ns, stat.st_size)
 
@@ -184,7 +219,7 @@ def _file_digest(path: Path) -> str:
 @lru_cache(maxsize=256)
 def _digest_of(path: str, mtime_ns: int, size: int) -> str:
     """sha256 of a file, computed once per version of it (an edit changes mtime or size)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(regular.read_bytes(path)).hexdigest()
 
 
 def descriptor_digest(res: dict) -> str:
