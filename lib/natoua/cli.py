@@ -162,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
             return _prune(args)
         if args.command == "briefs":
             from .briefs import run_briefs
+            from .execute import quiet_imports
 
+            quiet_imports()  # like the build: a cold validation otherwise pays about 2 s of CPU for it
             return run_briefs(args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
