@@ -128,7 +128,7 @@ def test_same_inputs_give_identical_html_and_pdf(reports, tmp_path):
 def test_end_2024_edition_builds_every_section(tmp_path):
     proc = natoua("build", "--as-of", "2024-12-31", "--no-pdf", "--out", str(tmp_path), check=True)
     assert proc.stdout.count(" ok ") == len(paths.section_notebooks())
-    html = _files(tmp_path / "2024-12-31", ".html").read_text(encoding="utf-8")
+    html = _files(tmp_path / "partial" / "2024-12-31", ".html").read_text(encoding="utf-8")  # no PDF: partial
     assert "Edition date</dt><dd>31 December 2024" in html
 
 
