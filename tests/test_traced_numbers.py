@@ -38,7 +38,8 @@ def reports(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def built_html(reports) -> str:
-    (page,) = (reports / "latest").glob("nato-ukraine-relations-*.html")
+    # without a PDF the build is published under partial/ (never latest); its HTML is the edition's HTML
+    (page,) = (reports / "partial" / "latest").glob("nato-ukraine-relations-*.html")
     return page.read_text(encoding="utf-8")
 
 
@@ -75,16 +76,17 @@ def test_quotation_marks_read_in_one_house_style(built_html):
 
 
 def test_a_usd_edition_sits_beside_the_eur_edition_and_traces_its_numbers_too(reports):
-    before = {name: os.readlink(reports / name) for name in ("2026-03-31", "latest")}
+    built = reports / "partial"  # no-PDF builds are published there, with the same names and links
+    before = {name: os.readlink(built / name) for name in ("2026-03-31", "latest")}
     _build(reports, "--currency", "USD")
-    assert {name: os.readlink(reports / name) for name in ("2026-03-31", "latest")} == before
-    usd = reports / "latest-usd"
+    assert {name: os.readlink(built / name) for name in ("2026-03-31", "latest")} == before
+    usd = built / "latest-usd"
     assert os.readlink(usd) == "2026-03-31-usd"
     (page,) = usd.glob("nato-ukraine-relations-2026-03-31-usd.html")
     found = untraced_numbers(page.read_text(encoding="utf-8"))
     assert not found, "\n".join(f"{u.where}: {u.token!r} in “{u.context}”" for u in found[:30])
     # claims.json: a money value is in the edition's currency, as its text and unit say
-    eur = json.loads((reports / "latest" / "claims.json").read_text())["ov_support_alloc"]
+    eur = json.loads((built / "latest" / "claims.json").read_text())["ov_support_alloc"]
     dollars = json.loads((usd / "claims.json").read_text())["ov_support_alloc"]
     assert dollars["unit"].startswith("USD") and dollars["text"].startswith("$")
     assert float(dollars["text"].strip("$ bn").replace(",", "")) == round(dollars["value"], 1)
