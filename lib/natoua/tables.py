@@ -17,7 +17,7 @@ import re
 import pandas as pd
 
 from . import links, mimes
-from .labview import in_lab
+from .labview import caption_label
 
 MIME = mimes.TABLE
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -91,7 +91,7 @@ class Table:
         anchor = f' id="{e(self.anchor, quote=True)}"' if self.anchor else ""
         return (
             f'<div class="report-table{keep}"{anchor}>'
-            f"<table><caption>{_label()}{e(self.caption)}</caption>"
+            f"<table><caption>{caption_label('Table')}{e(self.caption)}</caption>"
             f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f'<p class="source">{self.source_html}'
             f' <a class="download" download="{e(self.download)}.csv" '
@@ -118,11 +118,6 @@ class Table:
     def _repr_mimebundle_(self, include=None, exclude=None):
         meta = {"caption": self.caption, "source": self.source, "rows": len(self.frame)}
         return {"text/html": self.html(), MIME: meta, "text/plain": f"Table: {self.caption}"}
-
-
-def _label() -> str:
-    """The caption's label, numbered at export ("Table 11.1"); JupyterLab has no number, so it shows none."""
-    return "" if in_lab() else '<span class="table-number">Table</span> '
 
 
 def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = None,
