@@ -42,9 +42,42 @@ def test_section_key_depends_on_parameters_and_package_source(monkeypatch):
     assert cache.section_key(NOTEBOOK, {"as_of": "2026-03-31"}) != key
 
 
-def test_package_digest_covers_lib_source():
-    sources = [p for p in paths.PACKAGE_SOURCE.rglob("*.py")]
-    assert paths.PACKAGE_SOURCE / "data.py" in sources and len(sources) > 10
+@pytest.fixture
+def package_copy(tmp_path, monkeypatch):
+    """A copy of the natoua package that package_digest reads instead of the real one."""
+    import shutil
+
+    copy = tmp_path / "natoua"
+    shutil.copytree(paths.PACKAGE_SOURCE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(paths, "PACKAGE_SOURCE", copy)
+    cache.package_digest.cache_clear()
+    yield copy
+    cache.package_digest.cache_clear()
+
+
+def _digest_after(edit) -> str:
+    edit()
+    cache.package_digest.cache_clear()
+    return cache.package_digest()
+
+
+@pytest.mark.parametrize("changed", ["data.py", "templates/natoua/index.html.j2", "templates/natoua/report.css",
+                                     "templates/natoua/report.typ", "templates/natoua/fonts/NotoSerif-Regular.ttf"])
+def test_package_digest_changes_with_every_file_that_shapes_the_report(package_copy, changed):
+    """Code, HTML template, stylesheet, Typst template and fonts all make the report: an edit to any of them
+    must change the digest (so no cached section or edition survives it)."""
+    before = cache.package_digest()
+    path = package_copy / changed
+    assert path.is_file(), changed
+    assert _digest_after(lambda: path.write_bytes(path.read_bytes() + b"\n")) != before
+
+
+def test_package_digest_ignores_compiled_caches_and_is_stable(package_copy):
+    before = cache.package_digest()
+    assert cache.package_digest() == before
+    pycache = package_copy / "__pycache__"
+    pycache.mkdir()
+    assert _digest_after(lambda: (pycache / "data.cpython-311.pyc").write_bytes(b"compiled")) == before
 
 
 def test_entry_is_used_until_a_dataset_it_read_changes(data_copy, tmp_path):

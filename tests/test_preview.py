@@ -19,7 +19,8 @@ import pytest
 from natoua import paths
 from natoua.errors import EXIT_BAD_INPUT, BuildError
 from natoua.runner import RunOptions
-from natoua.preview import Engine, Watcher, is_loopback, make_server
+from natoua.preview import Engine, Watcher
+from natoua.preview_server import is_loopback, make_server
 
 pytestmark = pytest.mark.slow
 
