@@ -1,15 +1,13 @@
 """End to end: the real notebooks on the real data, built through the `natoua` command.
 
-The default edition is built once for the module (cold cache, with PDF) and the
-tests read it. Further builds reuse that reports folder and its cache.
+The tests read the default edition built once per session (conftest.default_edition: cold cache, with PDF);
+further builds reuse that reports folder (nothing to do) or build into their own.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from io import BytesIO
 from pathlib import Path
 
@@ -17,26 +15,13 @@ import pytest
 
 from natoua import paths
 
-from conftest import cli_env
+from conftest import natoua
 from test_export import external_references
-
-pytestmark = pytest.mark.slow
-NATOUA = [sys.executable, "-m", "natoua.cli"]
-
-
-def natoua(*args, data_dir=None, check=False, timeout=900) -> subprocess.CompletedProcess:
-    proc = subprocess.run(NATOUA + list(args), capture_output=True, text=True, env=cli_env(data_dir), timeout=timeout,
-                          cwd=paths.ROOT)
-    if check:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("reports")
-    natoua("build", "--out", str(out), check=True)
-    return out
+def reports(default_edition) -> Path:
+    return default_edition
 
 
 @pytest.fixture(scope="module")
@@ -112,24 +97,20 @@ def test_manifest_lists_inputs_versions_and_timings(edition):
 
 
 def test_nothing_changed_starts_no_kernel(reports):
-    proc = natoua("build", "--out", str(reports), check=True)
+    proc = natoua("build", "--out", reports, check=True)
     assert "up to date" in proc.stdout
     assert " ok " not in proc.stdout
 
 
-def test_same_inputs_give_identical_html_and_pdf(reports, tmp_path):
+@pytest.mark.full
+def test_same_inputs_give_identical_html_and_pdf_with_forked_or_plain_kernels(reports, tmp_path):
+    """Executing every section again gives the same bytes; so does a plain kernel per notebook instead of one
+    forked from the warm zygote (the zygote is only a start-up optimisation)."""
     first = (reports / "latest").resolve()
-    natoua("build", "--out", str(tmp_path), "--force", check=True)
+    natoua("build", "--out", tmp_path, "--force", env={"NATOUA_FORK_KERNELS": "0"}, check=True)
     second = (tmp_path / "latest").resolve()
     for suffix in (".html", ".pdf"):
         assert _files(first, suffix).read_bytes() == _files(second, suffix).read_bytes(), suffix
-
-
-def test_end_2024_edition_builds_every_section(tmp_path):
-    proc = natoua("build", "--as-of", "2024-12-31", "--no-pdf", "--out", str(tmp_path), check=True)
-    assert proc.stdout.count(" ok ") == len(paths.section_notebooks())
-    html = _files(tmp_path / "2024-12-31", ".html").read_text(encoding="utf-8")
-    assert "Data as of</dt><dd>31 December 2024" in html
 
 
 # --- traceable and accessible (issue 9): the link graph, the PDF's structure and attachments ----------

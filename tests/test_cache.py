@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -12,7 +11,7 @@ import pytest
 
 from natoua import cache, data, paths
 
-from conftest import cli_env
+from conftest import natoua
 
 NOTEBOOK = paths.NOTEBOOKS / "11_summit_decisions.ipynb"
 
@@ -114,12 +113,7 @@ def without_changes_page(html: str) -> str:
     return re.sub(r'<section class="report-section" id="sec-changes">.*?</section>', "", html, flags=re.S)
 
 
-def natoua(*args, data_dir=None):
-    return subprocess.run([sys.executable, "-m", "natoua.cli", *args], capture_output=True, text=True,
-                          env=cli_env(data_dir), cwd=paths.ROOT, timeout=600)
-
-
-@pytest.mark.slow
+@pytest.mark.full
 def test_changed_dataset_reexecutes_only_its_readers_and_cached_equals_uncached(data_copy, tmp_path):
     out = tmp_path / "reports"
     first = natoua("build", "--sections", "07,11", "--no-pdf", "--out", str(out), data_dir=data_copy)
@@ -153,17 +147,3 @@ def test_changed_dataset_reexecutes_only_its_readers_and_cached_equals_uncached(
     lines = {l.split()[0]: l for l in third.stdout.splitlines() if l.startswith("  ")}
     assert "cached" in lines["07"] and " ok " in lines["11"], third.stdout
     assert without_changes_page(next((out / "partial" / "latest").glob("*.html")).read_text()) == without_changes_page(html_before.decode())
-
-
-@pytest.mark.slow
-def test_forked_and_plain_kernels_give_identical_output(tmp_path):
-    """The zygote is only a start-up optimisation: a plain kernel per notebook gives the same bytes."""
-    outputs = []
-    for fork in ("1", "0"):
-        out = tmp_path / f"fork-{fork}"
-        env = dict(cli_env(), NATOUA_FORK_KERNELS=fork)
-        proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--sections", "07,11", "--no-pdf",
-                               "--out", str(out)], capture_output=True, text=True, env=env, cwd=paths.ROOT, timeout=600)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        outputs.append(next((out / "partial" / "latest").glob("*.html")).read_bytes())
-    assert outputs[0] == outputs[1]
