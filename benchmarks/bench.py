@@ -170,13 +170,14 @@ def main() -> int:
     parser.add_argument("--notebook", default="11", help="section whose notebook is edited for f and g")
     parser.add_argument("--skip-naive", action="store_true", help="skip a (about two minutes per run)")
     parser.add_argument("--skip-briefs", action="store_true", help="skip e")
+    parser.add_argument("--skip-sweep", action="store_true", help="skip i and j")
     parser.add_argument("--no-readme", action="store_true", help="print the table only")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "lib"))
 
-    times: dict[str, list[float]] = {k: [] for k in "abcdefgh"}
+    times: dict[str, list[float]] = {k: [] for k in "abcdefghij"}
     phase_runs: dict[str, list[dict]] = {k: [] for k in "bdf"}
-    runs: dict[str, list] = {"d": [], "f": [], "g": [], "h": []}
+    runs: dict[str, list] = {"d": [], "f": [], "g": [], "h": [], "i": [], "j": []}
     expected_readers = None
     for i in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="natoua-bench-") as tmp:
@@ -220,6 +221,15 @@ def main() -> int:
                 times["e"].append(t)
                 print(f"  e briefs (32) cold {t:6.1f} s", flush=True)
 
+            if not args.skip_sweep:  # the README's worked example: nine parameter sets of section 12
+                for key, label in (("i", "sweep (9 sets)"), ("j", "sweep again")):
+                    t, proc = run(NATOUA + ["sweep", "12", "-p", "12.ceasefire_year=2026,2027,2029",
+                                            "-p", "12.p_consensus_per_year=0.05,0.15,0.3", "--out", str(reports)],
+                                  env=env)
+                    times[key].append(t)
+                    runs[key].append(_sweep_counts(proc.stdout))
+                    print(f"  {key} {label:<15} {t:6.1f} s  {runs[key][-1]}", flush=True)
+
             (g, g_ran), (h, h_ran) = preview(tree, env, reports, notebook, dataset_csv, f"preview {i}")
             times["g"].append(g)
             times["h"].append(h)
@@ -233,6 +243,7 @@ def main() -> int:
         "f": all(r == [args.notebook] for r in runs["f"]),
         "g": all(r == [args.notebook] for r in runs["g"]),
         "h": all(r == expected_readers for r in runs["h"]),
+        "j": all(r.get("executed") == 0 for r in runs["j"]),  # a second identical sweep runs nothing
     }
     table = render(times, phase_runs, runs, expected_readers, checks, args)
     print(table)
@@ -245,6 +256,14 @@ def main() -> int:
             readme.write_text(before + START + "\n" + table + END + after, encoding="utf-8")
             print("README.md performance section updated")
     return 0 if all(checks.values()) else 1
+
+
+def _sweep_counts(stdout: str) -> dict:
+    """{'executed': n, 'cached': n, 'failed': n} from a sweep's last line."""
+    import re
+
+    found = re.search(r"(\d+) executed, (\d+) cached, (\d+) failed", stdout)
+    return dict(zip(("executed", "cached", "failed"), map(int, found.groups()))) if found else {}
 
 
 def _resource_path(tree: Path, name: str) -> str:
@@ -279,6 +298,8 @@ def render(times, phase_runs, runs, expected, checks, args) -> str:
         row("e", "`natoua briefs`, all 32 allies, cold"),
         row("g", f"`natoua preview`: notebook {args.notebook} saved → page refreshed"),
         row("h", f"`natoua preview`: `{args.dataset}` changed → page refreshed"),
+        row("i", "`natoua sweep 12`, the README's 9 parameter sets (the default set cached by b)"),
+        row("j", "`natoua sweep 12`, the same again (nothing runs)"),
         "",
     ]
     if "a" in med:

@@ -226,3 +226,27 @@ def check_built_figures(edition_dir: Path) -> dict[str, int]:
         assert meta["alt"].strip() and meta["title"].strip() and meta["caption"].strip(), where
         sizes[where] = len(svg.encode("utf-8"))
     return sizes
+
+
+def test_heatmap_cells_are_vector_rectangles_on_imshows_grid():
+    import numpy as np
+
+    values = np.array([[0.4, 1.2, np.nan], [2.1, 3.3, 4.0]])
+    fig, ax = charts.new(height=2)
+    charts.cells(ax, values, cmap="viridis", vmin=0, vmax=5)
+    ax.text(2, 1, "4.0", ha="center")  # cell labels keep imshow's coordinates: column 2, row 1
+    assert ax.get_xlim() == (-0.5, 2.5) and ax.get_ylim() == (1.5, -0.5)  # first row at the top
+    svg = bundle(fig)[mimes.FIGURE]["svg"]
+    assert "<image" not in svg  # imshow would embed a raster
+
+
+def test_a_dense_figure_keeps_a_readable_width_in_the_html_and_scrolls_in_its_own_box():
+    fig = simple_figure()
+    fig.axes[0].text(0, 1, "0.4", fontsize=charts.SMALL)  # a cell label at the house minimum
+    out = bundle(fig, dense=True)
+    width = out[mimes.FIGURE]["min_width_px"]
+    # shown `width` px wide, its smallest text (7 pt of a 16 cm figure) is at least 10 px high
+    assert charts.MIN_FONT_PT * width / (charts.PRINT_WIDTH_CM / 2.54 * 72) >= 10
+    html = out["text/html"]
+    assert f'style="min-width: {width}px"' in html and 'style="overflow-x: auto"' in html and 'tabindex="0"' in html
+    assert "min-width" not in bundle(simple_figure())["text/html"]  # ordinary figures fit the screen

@@ -118,3 +118,37 @@ def test_pdf_with_external_image_fails_instead_of_fetching():
 
     with pytest.raises(PdfError):
         html_to_pdf('<html><body><img src="http://127.0.0.1:9/x.png"></body></html>')
+
+
+def test_pdf_places_data_text_as_text_never_as_typst_markup():
+    """Cells, captions and prose reach Typst as strings in the document form: markup in the data is printed."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    hostile = '#panic("x") *b* _i_ $x^2$ <lbl> @lbl `raw` #read("/etc/passwd") \\ ] ) }'
+    nb = section_notebook()
+    table = tables.Table(pd.DataFrame({"Ally": [hostile], "Share": [4.3]}), caption=hostile, source="Source: NATO.")
+    nb.cells[1].outputs.append(nbformat.v4.new_output("display_data", data=table._repr_mimebundle_()))
+    nb.cells.append(nbformat.v4.new_markdown_cell("Prose with #strong[x] and $y$ and @w."))
+    pdf, _ = ReportPDFExporter().from_notebook_node(nb)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages).split())
+    assert text.count('#panic("x") *b* _i_ $x^2$ <lbl> @lbl `raw` #read("/etc/passwd")') == 2, text
+    assert "Prose with #strong[x] and $y$ and @w." in text
+
+
+def test_pdf_is_typeset_from_the_outputs_payloads():
+    """A table's cells, a figure's image and a block's items come from their natoua+json payloads (the form);
+    the HTML beside them is not what the PDF reads."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    nb = section_notebook()
+    for out in nb.cells[1].outputs:
+        if "text/html" in out.get("data", {}) and out.output_type == "display_data":
+            out.data["text/html"] = out.data["text/html"].replace("Shares", "HTML-only caption")
+    pdf, _ = ReportPDFExporter().from_notebook_node(nb)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages).split())
+    assert "Table 7.1 Shares" in text and "HTML-only caption" not in text
+    assert "<b>Poland</b>" in text and "4.30" in text

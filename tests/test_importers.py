@@ -450,3 +450,48 @@ def test_xml_entity_expansion_stops_with_one_line_and_exit_2(data_copy, tmp_path
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: laughs.xlsx: "), lines
+
+
+def test_a_pipe_instead_of_a_file_is_refused_without_blocking(data_copy, tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "release.xlsx"
+    os.mkfifo(fifo)
+    assert main(["import", "sipri", str(fifo), "--data", str(data_copy)]) == 2
+    assert capsys.readouterr().err.strip() == ("error: release.xlsx: not a regular file (a pipe, device or folder); "
+                                               "give the release file itself; nothing written")
+
+
+def test_a_newer_nato_release_adds_its_edition_and_keeps_the_older_snapshot(data_copy, tmp_path, capsys):
+    part = _sheet_xml(NATO_FILE, "TABLE3")
+
+    def edit(name, text):  # NATO saves a later release (June 2025) that revises Poland's 2024e
+        if name == "docProps/core.xml":
+            new, n = re.subn(r"(<dcterms:modified[^>]*>)[^<]*", r"\g<1>2025-06-05T09:00:00Z", text)
+            assert n == 1
+            return new
+        if name == part:
+            new, n = re.subn(r'(<c r="N32"[^>]*>\s*(?:<f>[^<]*</f>\s*)?<v>)[^<]*(</v>)', r"\g<1>4.0\g<2>", text)
+            assert n == 1
+            return new
+        return text
+
+    newer = _rezip(NATO_FILE, tmp_path / "250605-def-exp-2025-TABLES-en.xlsx", edit)
+    target = data_copy / "defence_expenditure.csv"
+    before = target.read_bytes()
+    assert main(["import", "nato", str(newer), "--write", "--data", str(data_copy),
+                 "--file-url", "https://www.nato.int/example.xlsx"]) == 0
+    assert "rows will cite nato-defexp-2014-2024-jun-2025" in capsys.readouterr().out
+    after = target.read_text(encoding="utf-8")
+    assert after.startswith(before.decode())  # every older row stays, byte for byte, where it was
+    assert "POL,2024,4.00,2,true,nato-2025-06,nato-defexp-2014-2024-jun-2025," in after
+    raw = sorted(p.name for p in (data_copy / "raw" / "nato").iterdir())
+    assert raw == sorted([NATO_FILE.name, NATO_FILE.name + ".meta.json", newer.name, newer.name + ".meta.json"])
+    assert snapshot_problems(data_copy) == []
+    sources = {r["source_id"]: r for r in csv.DictReader(open(data_copy / "sources.csv", encoding="utf-8"))}
+    assert sources["nato-defexp-2014-2024-jun-2025"]["via"] == ("the publisher's file as downloaded from "
+                                                               "https://www.nato.int/example.xlsx")
+    # make data: both snapshots re-import to the same bytes
+    assert main(["import", "nato", "--write", "--data", str(data_copy)]) == 0
+    assert capsys.readouterr().out.count("up to date (byte for byte)") == 2
+    assert target.read_text(encoding="utf-8") == after

@@ -6,6 +6,7 @@ summit decisions, does not) and a copy of the real data, so edits never touch th
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import threading
@@ -237,6 +238,37 @@ def test_the_pdf_is_rendered_in_the_background_on_request(world, server):
         time.sleep(1)
     assert headers["Content-Type"] == "application/pdf" and body.startswith(b"%PDF")
     assert not (world["reports"] / "latest").exists()
+
+
+def test_the_pdf_follows_each_change_without_being_asked(world, server):
+    """`natoua preview` (unless --no-pdf) typesets the PDF after every refresh; /pdf shows it and reloads
+    itself when a newer one is ready (its script watches pdf_version)."""
+    from natoua.preview import _report
+
+    engine, maker = world["engine"], server.pdf
+    maker.follow = True
+    try:
+        nb = _notebook(world["notebooks"], "11")
+        cells = json.loads(nb.read_text(encoding="utf-8"))
+        cells["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "A sentence the PDF must follow."})
+        nb.write_text(json.dumps(cells), encoding="utf-8")
+        _report(engine.refresh(), maker)  # what the preview loop does after each change
+        deadline = time.monotonic() + 600  # generous: the machine may be busy; the behaviour is that it arrives
+        while time.monotonic() < deadline and not maker.ready:
+            time.sleep(0.5)
+        assert maker.ready and maker.version == engine.version
+        status, headers, body = _get(server, "/report.pdf")
+        assert headers["Content-Type"] == "application/pdf"
+        from pypdf import PdfReader
+
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
+        assert "A sentence the PDF must follow." in " ".join(text.split())
+        status, headers, page = _get(server, "/pdf")
+        assert status == 200 and b'src="/report.pdf?v=' in page and b"pdf_version" in page
+        state = json.loads(_get(server, "/version")[2])
+        assert state["pdf_version"] == engine.version
+    finally:
+        maker.follow = False
 
 
 def test_the_watcher_sees_content_changes_not_touches_or_outputs(tmp_path):

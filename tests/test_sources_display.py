@@ -38,3 +38,16 @@ def test_one_edition_read_two_ways_is_named_once():
     assert text.count("August 2025 edition") == 1
     n_news = int((aug["source_id"] == "nato-defexp-2014-2025-aug-2025-press").sum())
     assert text.endswith(f"and {n_news} figures (2025) taken from news reports of the release")
+
+
+def test_a_reference_says_its_reading_as_a_short_tag_and_shows_the_address_decoded(monkeypatch):
+    from natoua import blocks
+
+    shown = []
+    monkeypatch.setattr(blocks, "_show", lambda markup, kind: shown.append(markup))
+    blocks.references([{"source_id": "x-2025", "publisher": "U.S. Department of State", "title": "Joint Statement",
+                        "edition": "", "date": "11 March 2025", "url": ENCODED, "read": "official text in a reprint",
+                        "via": "a republication by uisgda.com"}])
+    markup = shown[0]
+    assert '<span class="ref-read">Read: official text in a reprint.</span>' in markup
+    assert "русский" in markup.replace("<wbr>", "") and f'href="{ENCODED}"' in markup

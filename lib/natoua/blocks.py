@@ -15,35 +15,41 @@ MIME = mimes.BLOCK
 
 
 class Block:
-    def __init__(self, markup: str, kind: str):
-        self.markup, self.kind = markup, kind
+    """A generated block: its HTML, and in the block+json output its kind and items as plain data (what the
+    PDF is typeset from)."""
+
+    def __init__(self, markup: str, kind: str, data: dict | None = None):
+        self.markup, self.kind, self.data = markup, kind, data or {}
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self.markup, MIME: {"kind": self.kind}, "text/plain": self.kind}
+        return {"text/html": self.markup, MIME: {"kind": self.kind, **self.data}, "text/plain": self.kind}
 
 
-def _show(markup: str, kind: str) -> None:
+def _show(markup: str, kind: str, data: dict | None = None) -> None:
     from IPython.display import display
 
-    display(Block(markup, kind))
+    display(Block(markup, kind, data))
 
 
 def paragraph(text: str) -> None:
     """A paragraph of generated prose (plain text, escaped)."""
-    return _show(f'<p class="generated">{html.escape(text)}</p>', "paragraph")
+    return _show(f'<p class="generated">{html.escape(text)}</p>', "paragraph", {"text": str(text)})
 
 
 def bullets(items, title: str = "") -> None:
     """A bulleted list of plain-text items (each may be (bold lead, rest))."""
-    lis = []
+    lis, data = [], []
     for item in items:
         if isinstance(item, tuple):
             lead, rest = item
             lis.append(f"<li><strong>{html.escape(str(lead))}</strong> {html.escape(str(rest))}</li>")
+            data.append({"lead": str(lead), "text": str(rest)})
         else:
             lis.append(f"<li>{html.escape(str(item))}</li>")
+            data.append({"lead": "", "text": str(item)})
     head = f'<p class="list-title">{html.escape(title)}</p>' if title else ""
-    return _show(f'<div class="generated-list">{head}<ul>{"".join(lis)}</ul></div>', "bullets")
+    return _show(f'<div class="generated-list">{head}<ul>{"".join(lis)}</ul></div>', "bullets",
+                 {"title": str(title), "items": data})
 
 
 def callout(text: str, kind: str = "note", title: str = "") -> None:
@@ -53,15 +59,16 @@ def callout(text: str, kind: str = "note", title: str = "") -> None:
     return _show(
         f'<aside class="callout callout-{html.escape(kind)}"><p class="callout-title">{head}</p>'
         f"<p>{html.escape(text)}</p></aside>",
-        "callout",
+        "callout", {"callout": str(kind), "title": title or titles.get(kind, "Note"), "text": str(text)},
     )
 
 
 def key_figures(items) -> None:
     """A panel of headline numbers: items are (value_text, label, note) or claims with labels."""
-    cells = []
+    cells, data = [], []
     for value, label, *rest in items:
         text = getattr(value, "text", value)
+        data.append({"value": str(text), "label": str(label), "note": str(rest[0]) if rest and rest[0] else ""})
         note = f'<span class="kf-note">{html.escape(rest[0])}</span>' if rest and rest[0] else ""
         cells.append(
             f'<div class="kf"><span class="kf-value">{html.escape(str(text))}</span>'
@@ -69,7 +76,7 @@ def key_figures(items) -> None:
         )
     columns = len(cells) if len(cells) <= 4 else 3
     return _show(f'<div class="key-figures" style="grid-template-columns: repeat({columns}, 1fr)">{"".join(cells)}</div>',
-                 "key_figures")
+                 "key_figures", {"items": data, "columns": columns})
 
 
 def references(entries) -> None:

@@ -24,6 +24,7 @@
   | `source` | the "Source: ..." line as plain text |
   | `source_html` | the same line as HTML, each citation a link to `#src-<source_id>` |
   | `min_font_pt` | the smallest text in the figure at print size (at least `MIN_FONT_PT`) |
+  | `min_width_px` | only for `dense=True` figures: the narrowest width (CSS px) the HTML shows it at |
 
   There is no number in the payload: the exporter numbers figures per section in output order
   ("Figure 7.2"), as it does in the HTML.
@@ -47,6 +48,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from pathlib import Path
 
 import matplotlib
@@ -76,6 +78,7 @@ PRINT_WIDTH = PRINT_WIDTH_CM / 2.54  # inches, matplotlib's unit
 PAD = 0.06  # inches of white around the tight bounding box, inside PRINT_WIDTH
 MIN_FONT_PT = 7.0  # smallest legible text on paper
 SMALL = 7.0  # house size for direct labels, annotations and dense tick labels
+READABLE_PX = 10  # a dense figure's smallest text on screen, in CSS px, at the width the HTML keeps it
 
 FONTS = paths.TEMPLATES / "natoua" / "fonts"
 FONT_FILES = ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf", "NotoSansMath-Regular.ttf")
@@ -134,8 +137,10 @@ def apply_style() -> None:
         "svg.hashsalt": "natoua",
         # Text as outlines, not <text> elements: the SVG then needs no font to show as printed, in a browser
         # or in the PDF engine's SVG library (which would otherwise need Noto handed to it, and would set
-        # the text with its own shaping). Cost: the heatmap (figure 7.2, 341 numbers) is 178 KB against 110 KB
-        # with <text>; the 21 figures of the default edition 1.5 MB in all.
+        # the text with its own shaping), and every viewer shows it as printed. Cost, measured: about 1.6 times
+        # the bytes of <text> (a 30-bar chart 59 KB against 35 KB; the heatmap, figure 7.2, 178 KB against
+        # 110 KB with imshow cells); the 22 figures of the default edition about 1.6 MB in all, in the
+        # executed notebooks only (the HTML shows the PNG; the PDF engine draws the outlines as vectors).
         "svg.fonttype": "path",
         "path.simplify": True,
     })
@@ -231,31 +236,31 @@ def print_scale(fig, tight_width: float | None = None) -> float:
     return PRINT_WIDTH / ((tight_width if tight_width is not None else _tight_size(fig)[0]) + 2 * PAD)
 
 
-def small_texts(fig, minimum: float = MIN_FONT_PT) -> list[tuple[str, float]]:
-    """(text, printed size in pt) of every drawn text below `minimum` at print size."""
-    scale = print_scale(fig)
-    return [(t.get_text(), round(t.get_fontsize() * scale, 2)) for t in texts(fig, draw=False)
-            if t.get_fontsize() * scale < minimum - 0.01]
-
-
 class Figure:
     """A rendered figure: displays as HTML in JupyterLab and in the report, and carries its SVG."""
 
     def __init__(self, png: bytes, *, title: str, caption: str, source: str, alt: str, wide: bool = False,
                  source_html: str | None = None, svg: str | None = None, sources: list[str] | None = None,
-                 size_cm: tuple[float, float] | None = None, min_font_pt: float | None = None):
+                 size_cm: tuple[float, float] | None = None, min_font_pt: float | None = None,
+                 min_width_px: int | None = None):
         self.png, self.title, self.caption, self.source, self.alt = png, title, caption, source, alt
         self.wide = wide
         self.source_html = source_html if source_html is not None else html.escape(source)  # citations as links
         self.svg, self.sources, self.size_cm, self.min_font_pt = svg, list(sources or []), size_cm, min_font_pt
+        self.min_width_px = min_width_px
 
     def html(self) -> str:
         b64 = base64.b64encode(self.png).decode("ascii")
         e = html.escape
+        image = f'<img src="data:image/png;base64,{b64}" alt="{e(self.alt, quote=True)}"/>'
+        if self.min_width_px:  # a dense figure keeps a readable width and scrolls inside its own box
+            image = (f'<div class="figure-scroll" role="region" tabindex="0" style="overflow-x: auto" '
+                     f'aria-label="{e(self.title, quote=True)} (scrolls sideways on a narrow screen)">'
+                     f'{image[:-2]} style="min-width: {int(self.min_width_px)}px"/></div>')
         return (
             f'<figure class="report-figure">'
             f'<p class="figure-title">{e(self.title)}</p>'
-            f'<img src="data:image/png;base64,{b64}" alt="{e(self.alt, quote=True)}"/>'
+            f'{image}'
             f"<figcaption>{caption_label('Figure')}{e(self.caption)}{' ' if in_lab() else ''}"
             f'<span class="source">{self.source_html}</span></figcaption>'
             f"</figure>"
@@ -271,6 +276,8 @@ class Figure:
             meta["width_cm"], meta["height_cm"] = self.size_cm
         if self.min_font_pt is not None:
             meta["min_font_pt"] = self.min_font_pt
+        if self.min_width_px:
+            meta["min_width_px"] = self.min_width_px
         return meta
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -284,8 +291,12 @@ def _source_ids(source) -> list[str]:
     return [] if isinstance(source, str) else [str(i) for i in source_ids(source)]
 
 
-def render(fig, *, title: str, caption: str, source, alt: str) -> Figure:
-    """The Figure `show` displays (closes `fig`). Refuses a figure with text under MIN_FONT_PT on paper."""
+def render(fig, *, title: str, caption: str, source, alt: str, dense: bool = False) -> Figure:
+    """The Figure `show` displays (closes `fig`). Refuses a figure with text under MIN_FONT_PT on paper.
+
+    `dense`: a figure read by its numbers (a heatmap's cells). On paper its text is as large as any figure's,
+    but shrunk to a phone's width (390 px) it is about 5 px: the HTML keeps it wide enough for its smallest
+    text to be READABLE_PX and lets it scroll sideways inside its own box on a narrower screen."""
     for name, text in (("title", title), ("caption", caption), ("alt", alt)):
         if not str(text).strip():
             raise ValueError(f"figure {name} is required")
@@ -308,17 +319,36 @@ def render(fig, *, title: str, caption: str, source, alt: str) -> Figure:
     svg = svg_text(fig, close=False, bbox=box)
     width, height = width + 2 * PAD, height + 2 * PAD
     plt.close(fig)
+    smallest = min(size for _, size in sizes) if sizes else None
+    # shown W px wide, text of s pt (of a figure PRINT_WIDTH * 72 pt wide) is s * W / (PRINT_WIDTH * 72) px
+    readable = math.ceil(PRINT_WIDTH * 72 * READABLE_PX / smallest) if dense and smallest else None
     return Figure(png, title=title, caption=caption, source=line, alt=alt, source_html=markup, svg=svg,
                   sources=_source_ids(source), size_cm=(round(width * 2.54, 2), round(height * 2.54, 2)),
-                  min_font_pt=min(size for _, size in sizes) if sizes else None)
+                  min_font_pt=smallest, min_width_px=readable)
 
 
-def show(fig, *, title: str, caption: str, source, alt: str) -> None:
-    """Render and display a figure with its title, caption, source line and alt text."""
-    out = render(fig, title=title, caption=caption, source=source, alt=alt)
+def show(fig, *, title: str, caption: str, source, alt: str, dense: bool = False) -> None:
+    """Render and display a figure with its title, caption, source line and alt text (`dense`: see render)."""
+    out = render(fig, title=title, caption=caption, source=source, alt=alt, dense=dense)
     from IPython.display import display
 
     display(out)
+
+
+def cells(ax, values, **kwargs):
+    """A heatmap's coloured cells as vector rectangles, on imshow's grid (cell (row r, column c) centred at
+    x=c, y=r, first row at the top): `ax.imshow` would put a raster image inside the SVG and the PDF.
+    `kwargs` go to pcolormesh (cmap, norm, vmin, vmax); returns the mesh (for a colour bar)."""
+    import numpy as np
+
+    grid = np.ma.masked_invalid(np.asarray(values, dtype=float))
+    rows, cols = grid.shape
+    # Each cell's edge in its own colour, a hair wide: neighbours overlap, so no viewer shows seams.
+    mesh = ax.pcolormesh(np.arange(cols + 1) - 0.5, np.arange(rows + 1) - 0.5, grid, edgecolors="face",
+                         linewidth=0.3, **kwargs)
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    return mesh
 
 
 def reference_line(ax, level: float, label: str, x, above: bool = True) -> None:

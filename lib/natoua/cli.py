@@ -1,4 +1,4 @@
-"""The `natoua` command: build, briefs, validate, import."""
+"""The `natoua` command: build, briefs, preview, sweep, validate, import, prune."""
 
 from __future__ import annotations
 
@@ -105,9 +105,26 @@ def parser() -> argparse.ArgumentParser:
     pv.add_argument("--jobs", type=int, default=0)
     pv.add_argument("--currency", default="EUR")
     pv.add_argument("-p", "--param", dest="params", type=_param, action="append", default=[], metavar="SECTION.NAME=VALUE")
-    pv.add_argument("--pdf", action="store_true", help="also render the PDF (in the background) after each change")
+    pv.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=True,
+                    help="render the PDF in the background after each change (default; --no-pdf: only on request)")
     pv.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder; the preview lives in its .preview/")
     pv.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS", help="as for build")
+
+    sw = sub.add_parser("sweep", help="run one section over a grid of parameter values and show which claims move "
+                                      "(into reports/sweeps/<as_of>/; publishes nothing)")
+    sw.add_argument("section", help="the section, e.g. 12")
+    sw.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="SECTION.NAME=V1,V2,...",
+                    help="a swept parameter and its values (the grid is the cross product), "
+                         "e.g. -p 12.ceasefire_year=2026,2027,2029")
+    sw.add_argument("--show", metavar="CLAIM", help="the claim drawn as a heatmap over two swept numeric parameters "
+                                                    "(default: the one that moves most)")
+    sw.add_argument("--as-of", default=DEFAULT_AS_OF)
+    sw.add_argument("--currency", default="EUR")
+    sw.add_argument("--jobs", type=int, default=0, help="worker processes (default: number of cores)")
+    sw.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip the page's PDF")
+    sw.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder (default: reports/)")
+    sw.add_argument("--quiet", action="store_true", help="print only errors")
+    sw.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS", help="as for build")
     return p
 
 
@@ -124,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             return _build(args)
         if args.command == "preview":
             return _preview(args)
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "prune":
             return _prune(args)
         if args.command == "briefs":
@@ -208,6 +227,17 @@ def _build(args) -> int:
                       currency=args.currency.upper(), params=_section_params(args), force=args.force,
                       keep_going=args.keep_going, wait=args.wait, quiet=args.quiet, cell_timeout=args.cell_timeout)
     return build(options)
+
+
+def _sweep(args) -> int:
+    from .execute import quiet_imports
+    from .sweep import SweepOptions, run
+
+    quiet_imports()
+    options = SweepOptions(section=args.section, params=args.params, show=args.show, as_of=args.as_of,
+                           currency=args.currency.upper(), jobs=args.jobs, out=args.out, pdf=args.pdf,
+                           quiet=args.quiet, cell_timeout=args.cell_timeout)
+    return run(options).code
 
 
 def _preview(args) -> int:

@@ -42,7 +42,7 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
                   partial: bool) -> None:
     """Write the edition of `run` (runner.Run; every section cached, executed or failed) into `staging`.
     `options` are the build's (as_of, currency, pdf, stale_months); `previous` the edition to compare with."""
-    from .export import ReportHTMLExporter, html_to_pdf
+    from .export import ReportHTMLExporter, notebook_to_pdf
 
     executed_dir = staging / "notebooks"
     executed_dir.mkdir()
@@ -88,7 +88,7 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
     log.info("wrote %s.html (%d bytes)", stem, len(html.encode("utf-8")))
     if options.pdf:
         t0 = time.perf_counter()
-        pdf = html_to_pdf(html, pdf_attachments(claims_json, entries))
+        pdf = notebook_to_pdf(report_nb, pdf_attachments(claims_json, entries), name=file_stem(options.as_of))
         run.timings["pdf"] = time.perf_counter() - t0
         (staging / f"{stem}.pdf").write_bytes(pdf)
         log.info("wrote %s.pdf (%d bytes)", stem, len(pdf))

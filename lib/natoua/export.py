@@ -46,6 +46,7 @@ class ReportPreprocessor(Preprocessor):
                 count = counters.setdefault(section, [0, 0])
                 for out in cell.outputs:
                     out.data["text/html"] = _number(out.data["text/html"], section, count)
+                    _label_payload(out.data)
         return nb, resources
 
 
@@ -68,6 +69,17 @@ def _number(markup: str, section: str, count: list[int]) -> str:
         return f'<span class="table-number">Table {prefix}{count[1]}</span>'
 
     return _TAB.sub(tab, _FIG.sub(fig, markup))
+
+
+_NUMBER = re.compile(r'<span class="(?:figure|table)-number">((?:Figure|Table) [^<]+)</span>')
+
+
+def _label_payload(data) -> None:
+    """The number given to a figure or table ("Figure 7.2") goes into its payload too (the PDF reads it there)."""
+    match = _NUMBER.search(data["text/html"])
+    for mime in (mimes.FIGURE, mimes.TABLE):
+        if match and isinstance(data.get(mime), dict):
+            data[mime]["label"] = match.group(1)
 
 
 def _section_from_name(resources) -> str:
@@ -122,9 +134,10 @@ class ReportPDFExporter(ReportHTMLExporter):
         return ".pdf"
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        html, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        resources = self._init_resources(resources)
         resources["output_extension"] = ".pdf"
-        return html_to_pdf(html), resources
+        name = resources.get("metadata", {}).get("name") or "report"
+        return notebook_to_pdf(nb, name=name), resources
 
 
 def drop_dangling_links(html: str) -> str:
@@ -132,6 +145,20 @@ def drop_dangling_links(html: str) -> str:
     appendix; a degraded edition may lack one): a link must never lead nowhere."""
     ids = set(_ID.findall(html))
     return _INTERNAL_LINK.sub(lambda m: m.group(0) if m.group(2) in ids else m.group(3), html)
+
+
+def notebook_to_pdf(nb, attachments: list[tuple[str, bytes, str]] = (), name: str = "report") -> bytes:
+    """The PDF of a report notebook (assembled, or one executed notebook), typeset by Typst from its section
+    form: the outputs' payloads, its Markdown and its raw cells (natoua.typst_pdf). `attachments` are
+    (file name, bytes, description) embedded as associated files."""
+    import copy
+
+    from .typst_pdf import notebook_form, render
+
+    nb = copy.deepcopy(nb)
+    ReportPreprocessor().preprocess(nb, {"metadata": {"name": name}})
+    doc, files = notebook_form(nb, name)
+    return render(doc, files, attachments)
 
 
 def html_to_pdf(html: str, attachments: list[tuple[str, bytes, str]] = ()) -> bytes:
@@ -150,4 +177,4 @@ def export_notebook(executed: Path, html_path: Path, pdf_path: Path, title: str,
     nb.metadata["natoua"] = {"title": title, "as_of": as_of, "section": ""}
     html, _ = ReportHTMLExporter().from_notebook_node(nb, resources={"metadata": {"name": html_path.stem}})
     html_path.write_text(html, encoding="utf-8")
-    pdf_path.write_bytes(html_to_pdf(html))
+    pdf_path.write_bytes(notebook_to_pdf(nb, name=html_path.stem))

@@ -20,7 +20,7 @@ CMAP = "cividis"
 def draw(ax, frame: pd.DataFrame, *, fmt=lambda v: f"{v:.0%}", vmin: float | None = None,
          vmax: float | None = None, xlabel: str = "", ylabel: str = "", fontsize: float = 7.5,
          missing: str = "–", highlight: tuple | None = None, labels: pd.DataFrame | None = None):
-    """Draw `frame` (numbers) on `ax` as a labelled heatmap; returns the image (for a colour bar).
+    """Draw `frame` (numbers) on `ax` as a labelled heatmap; returns the mesh (for a colour bar).
     `labels` (same shape) gives each cell's text instead of `fmt(value)` (e.g. a claim as the report prints
     it); `highlight` (row label, column label) outlines that cell (e.g. the default assumptions), if present."""
     values = frame.to_numpy(dtype=float)
@@ -29,8 +29,12 @@ def draw(ax, frame: pd.DataFrame, *, fmt=lambda v: f"{v:.0%}", vmin: float | Non
     high = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
     if high <= low:
         high = low + 1.0  # a flat grid: one colour, still labelled
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=CMAP, vmin=low, vmax=high, aspect="auto")
-    image.cmap.set_bad("white")
+    from matplotlib import colormaps
+
+    from . import charts
+
+    cmap = colormaps[CMAP].with_extremes(bad="white")  # a missing value: a blank cell
+    image = charts.cells(ax, values, cmap=cmap, vmin=low, vmax=high)  # vector cells, not a raster image
     colours = image.cmap(image.norm(np.nan_to_num(values, nan=low)))
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):

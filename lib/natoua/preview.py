@@ -1,16 +1,17 @@
 """Live preview of the report while editing (`natoua preview`, `make preview`): the engine that rebuilds the
 page, the background PDF and the watcher; preview_server serves the page and runs the command.
 
-The preview shows the HTML edition, built into a private folder (`reports/.preview/`, never `reports/latest` or a published edition). A
-watcher polls `notebooks/` and `data/` (mtime and size, then a content hash, so a save that changes
+The preview shows the HTML edition, built into a private folder (`reports/.preview/`, never `reports/latest`
+or a published edition). A watcher polls `notebooks/` and `data/` (mtime and size, then a content hash, so a save that changes
 nothing rebuilds nothing); on a change the engine re-executes only the affected sections, exactly as the
 build's cache decides (a section's key covers its notebook and parameters; its entry records the datasets
 it read), and the open page reloads itself.
 
 A section that fails shows its error in place (section, cell, exception, the rows that contradict a
 failed check) while the rest of the report stays visible; invalid data shows the validator's
-`file:row:column` messages at the top of the page. The PDF is rendered on request (`--pdf`, or the link in
-the page) in a background process, so it never delays the HTML.
+`file:row:column` messages at the top of the page. The PDF follows each change (Typst typesets it in a few
+seconds, in a background process, so it never delays the HTML; `--no-pdf` renders it only on request):
+`/pdf` shows it and reloads itself when a newer one is ready.
 
 The files written stay exactly what the build exports (no scripts); the small reload script and the
 status bar are added only to the page as it is served.
@@ -282,7 +283,7 @@ def error_html(section: str, error: dict) -> str:
 # --- the PDF, in the background ------------------------------------------------------------------
 
 def _render_pdf(html_path: str, pdf_path: str) -> None:
-    from .export import html_to_pdf
+    from .typst_pdf import html_to_pdf  # not via .export: a fresh process need not import nbconvert
 
     pdf = html_to_pdf(Path(html_path).read_text(encoding="utf-8"))
     write_atomic(Path(pdf_path), pdf)
@@ -296,6 +297,7 @@ class PdfMaker:
         self.version = 0  # version of the page the PDF on disk was made from
         self.running: int | None = None  # version being rendered
         self.error = ""
+        self.follow = False  # render again whenever the page changed while a render ran (the PDF follows edits)
         self._lock = threading.Lock()
 
     def request(self) -> None:
@@ -321,6 +323,9 @@ class PdfMaker:
                 self.version, self.error = wanted, ""
             else:
                 self.error = f"PDF rendering failed (exit code {proc.exitcode})"
+            again = self.follow and proc.exitcode == 0 and self.engine.version != wanted
+        if again:  # the page changed while this one rendered: the newest version wins
+            self.request()
 
     @property
     def ready(self) -> bool:

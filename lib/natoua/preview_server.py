@@ -1,6 +1,6 @@
 """The live preview's web server and the `natoua preview` command (the engine is in preview).
 
-    natoua preview [--port 8765] [--as-of 2026-03-31] [--sections 02,07] [--pdf]
+    natoua preview [--port 8765] [--as-of 2026-03-31] [--sections 02,07] [--no-pdf]
 
 Security: it listens on 127.0.0.1 only and refuses connections from other machines (`--host` with another
 address needs `--allow-remote`), answers only requests addressed to localhost (a DNS-rebinding page gets 403),
@@ -67,6 +67,23 @@ RELOAD_SCRIPT = """<script>
 </script>"""
 
 
+PDF_PAGE_CSP = ("default-src 'none'; frame-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+                "connect-src 'self'; frame-ancestors 'none'")
+PDF_RELOAD_SCRIPT = """<script>
+(function () {
+  var seen = %(version)d, bar = document.getElementById("natoua-preview-state");
+  function poll() {
+    fetch("/version", {cache: "no-store"}).then(function (r) { return r.json(); }).then(function (s) {
+      if (s.pdf_version !== seen && s.pdf_ready) { location.reload(); return; }
+      if (bar) { bar.textContent = (s.busy || s.pdf_running) ? "typesetting\\u2026" : ""; }
+      setTimeout(poll, 400);
+    }).catch(function () { if (bar) { bar.textContent = "preview server stopped"; } setTimeout(poll, 2000); });
+  }
+  setTimeout(poll, 400);
+})();
+</script>"""
+
+
 class Handler(BaseHTTPRequestHandler):
     server: PreviewServer
     server_version = "natoua-preview"
@@ -83,14 +100,14 @@ class Handler(BaseHTTPRequestHandler):
         name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
         return name in LOCAL_HOSTS
 
-    def _send(self, status: int, body: bytes, ctype: str, head_only: bool = False) -> None:
+    def _send(self, status: int, body: bytes, ctype: str, head_only: bool = False, csp: str | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
-        self.send_header("Content-Security-Policy",
+        self.send_header("Content-Security-Policy", csp or
                          "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
                          "connect-src 'self'; frame-ancestors 'none'")
         self.end_headers()
@@ -108,7 +125,7 @@ class Handler(BaseHTTPRequestHandler):
         engine, pdf = self.server.engine, self.server.pdf
         if path == "/version":
             state = {"version": engine.version, "busy": engine.busy, "pdf_ready": pdf.ready,
-                     "pdf_running": pdf.running is not None}
+                     "pdf_running": pdf.running is not None, "pdf_version": pdf.version}
             return self._send(200, json.dumps(state).encode(), "application/json", head_only)
         if path == "/status":
             last = engine.last
@@ -117,9 +134,14 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, json.dumps(state).encode(), "application/json", head_only)
         if path == "/":
             return self._send(200, self._page().encode("utf-8"), "text/html; charset=utf-8", head_only)
+        if path == "/pdf":
+            return self._send(200, self._pdf_page().encode("utf-8"), "text/html; charset=utf-8", head_only,
+                              csp=PDF_PAGE_CSP)
         if path == "/report.pdf":
-            if pdf.ready:
-                return self._send(200, engine.pdf.read_bytes(), "application/pdf", head_only)
+            if pdf.ready or (pdf.follow and engine.pdf.exists() and not pdf.error):
+                # following edits, the last PDF is shown while the next one renders (/pdf reloads when it is ready)
+                return self._send(200, engine.pdf.read_bytes(), "application/pdf", head_only,
+                                  csp="default-src 'none'; frame-ancestors 'self'")
             if not head_only:
                 pdf.request()  # renders into the private preview folder, in the background
             return self._send(200, self._pdf_wait_page().encode("utf-8"), "text/html; charset=utf-8", head_only)
@@ -145,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
             bits.append(f"built {when} in {last.seconds:.1f} s; re-executed: {e(ran)}")
             if last.failed:
                 bits.append(f"<strong>failed: {e(', '.join(last.failed))}</strong>")
-        bits.append('<a href="/report.pdf" style="color:#fff">PDF</a>')
+        bits.append('<a href="/pdf" style="color:#fff">PDF</a>')
         problems = ""
         if last is not None and last.error:
             bits.append(f"<strong>preview error</strong>: {e(last.error)} (showing the last page; see the console)")
@@ -173,6 +195,19 @@ class Handler(BaseHTTPRequestHandler):
         script = RELOAD_SCRIPT % {"version": engine.version, "pdf_check": ""}
         body = body.replace("<body>", "<body>" + self._bar(), 1)
         return body.replace("</body>", script + "</body>", 1)
+
+    def _pdf_page(self) -> str:
+        """The PDF as it follows the edits: embedded, and reloaded when a newer one has been typeset."""
+        pdf = self.server.pdf
+        script = PDF_RELOAD_SCRIPT % {"version": pdf.version}
+        note = html.escape(pdf.error) if pdf.error else ""
+        return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>PDF preview</title></head>"
+                '<body style="margin:0;font:0.8rem DejaVu Sans,sans-serif">'
+                '<div role="region" aria-label="Preview status" style="background:#1A1A1A;color:#fff;padding:0.3rem 0.8rem">'
+                f'PDF preview (not published) · <a href="/" style="color:#fff">HTML</a> · <span id="natoua-preview-state">{note}</span></div>'
+                f'<iframe title="The report as PDF" src="/report.pdf?v={pdf.version}" '
+                'style="border:0;width:100%;height:calc(100vh - 2rem)"></iframe>'
+                f"{script}</body></html>")
 
     def _pdf_wait_page(self) -> str:
         pdf = self.server.pdf
@@ -209,6 +244,7 @@ def serve(options: RunOptions, host: str = "127.0.0.1", port: int = DEFAULT_PORT
     check(options)  # --as-of, --currency, --sections and -p, before anything starts
     engine = Engine(options)
     server = make_server(engine, host, port, allow_remote)
+    server.pdf.follow = pdf
     url = f"http://{'localhost' if is_loopback(server.server_address[0]) else host}:{server.server_address[1]}/"
     engine.start_workers()  # fork before any thread
     import signal

@@ -115,9 +115,27 @@ class Table:
         total = sum(w for w in weights if w is not None) or 1
         return [self.widths[c] if w is None else (100 - fixed) * w / total for c, w in zip(self.frame.columns, weights)]
 
+    def payload(self) -> dict:
+        """The table+json output: everything a renderer needs without reading the HTML (the PDF is typeset
+        from it): columns, per-column alignment and width (%), the formatted cells (plain text), caption,
+        source line (text, and as HTML with its citation links), note, anchor and layout hints."""
+        numeric = {c for c in self.frame.columns if pd.api.types.is_numeric_dtype(self.frame[c])
+                   and not pd.api.types.is_bool_dtype(self.frame[c])}
+        return {
+            "caption": self.caption, "source": self.source, "source_html": self.source_html,
+            "rows": len(self.frame),
+            "columns": [str(c) for c in self.frame.columns],
+            "header_align": ["right" if c in numeric else "left" for c in self.frame.columns],
+            "align": ["right" if self.align.get(c, "num" if c in numeric else "txt") == "num" else "left"
+                      for c in self.frame.columns],
+            "widths": [round(w, 3) for w in self._widths()],
+            "cells": [[self._cell(c, row[c]) for c in self.frame.columns] for _, row in self.frame.iterrows()],
+            "note": self.note, "anchor": self.anchor, "compact": self.compact,
+            "keep_together": len(self.frame) <= 12,
+        }
+
     def _repr_mimebundle_(self, include=None, exclude=None):
-        meta = {"caption": self.caption, "source": self.source, "rows": len(self.frame)}
-        return {"text/html": self.html(), MIME: meta, "text/plain": f"Table: {self.caption}"}
+        return {"text/html": self.html(), MIME: self.payload(), "text/plain": f"Table: {self.caption}"}
 
 
 def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = None,

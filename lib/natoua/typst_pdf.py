@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import tempfile
 from html.parser import HTMLParser
@@ -24,6 +25,7 @@ from urllib.parse import unquote_to_bytes
 
 from . import paths
 
+log = logging.getLogger("natoua.build")
 TEMPLATE = paths.TEMPLATES / "natoua" / "report.typ"
 FONTS = paths.TEMPLATES / "natoua" / "fonts"
 PDF_STANDARDS = ["a-3a", "ua-1"]  # with attachments Typst accepts only PDF/A-3 (a, b, u) with UA-1
@@ -108,8 +110,7 @@ def parse(html: str) -> Node:
 # --- the document form ---------------------------------------------------------------------------
 
 class _Form:
-    def __init__(self, root: Node):
-        self.ids = {n.attrs["id"] for n in root.find_all() if n.attrs.get("id")}
+    def __init__(self):
         self.files: dict[str, bytes] = {}
         self.tables = 0
         self.level = 0  # the last heading level, so none is skipped (PDF/UA)
@@ -152,11 +153,8 @@ class _Form:
             if "download" in n.attrs or href.startswith("data:"):
                 return []  # the HTML's CSV downloads: the PDF carries the data as attachments instead
             if href.startswith("#"):
-                target = href[1:]
-                if target in self.ids:
-                    kind = "ref" if cls & {"claim", "cite"} else "plainref"
-                    return [{"t": kind, "to": target, "c": body}]
-                return body
+                kind = "ref" if cls & {"claim", "cite"} else "plainref"
+                return [{"t": kind, "to": href[1:], "c": body}]  # dropped later if the target is missing
             if re.match(r"https?://", href):
                 return [{"t": "link", "url": href, "c": body}]
             return body
@@ -371,6 +369,85 @@ class _Form:
         return {"t": "kf", "items": items, "cols": cols}
 
 
+    # --- from the outputs' data (the section form) -------------------------------------------------
+
+    def output(self, data: dict) -> list:
+        """One report output: from its natoua payload when that carries the whole form, else from its HTML."""
+        from . import mimes
+
+        figure, table, block = (_payload(data, m) for m in (mimes.FIGURE, mimes.TABLE, mimes.BLOCK))
+        if figure is not None and (figure.get("svg") or data.get("image/png")):
+            return [self.figure_from(figure, data)]
+        if table is not None and "columns" in table:
+            return [self.table_from(table)]
+        if block is not None:
+            made = self.block_from(block)
+            if made is not None:
+                return made
+        return self.blocks(parse(data.get("text/html", "")))
+
+    def runs(self, markup: str) -> list:
+        """Inline runs of a line of project HTML (a Source: line with its citation links)."""
+        node = parse(markup)
+        return _strip(self.inlines(node))
+
+    def figure_from(self, p: dict, data: dict) -> dict:
+        if p.get("svg"):
+            content, fmt = p["svg"].encode("utf-8"), "svg"
+        else:
+            png = data["image/png"]
+            content, fmt = base64.b64decode("".join(png) if isinstance(png, list) else png), "png"
+        name = f"img/{len(self.files)}.{fmt}"
+        self.files[name] = content
+        source = self.runs(p["source_html"]) if p.get("source_html") else ([p["source"]] if p.get("source") else [])
+        out = {"t": "figure", "img": name, "fmt": fmt, "alt": p.get("alt") or p.get("title") or "Figure",
+               "title": [p.get("title", "")] if p.get("title") else [], "label": p.get("label", ""),
+               "caption": [p.get("caption", "")] if p.get("caption") else [], "source": source}
+        if p.get("width_cm"):
+            out["width_cm"] = min(float(p["width_cm"]), TEXT_WIDTH_CM)
+        return out
+
+    def table_from(self, p: dict) -> dict:
+        self.tables += 1
+        n = len(p["columns"])
+        widths = p.get("widths") or [100 / max(n, 1)] * n
+        align = p.get("align") or ["left"] * n
+        halign = p.get("header_align") or align
+        return {"t": "table", "key": str(self.tables), "label": p.get("label", ""), "caption": [p.get("caption", "")],
+                "cols": [{"w": w, "align": a, "halign": h} for w, a, h in zip(widths, align, halign)],
+                "head": [[c] for c in p["columns"]],
+                "rows": [{"cells": [{"c": [str(v)], "align": a} for v, a in zip(row, align)]} for row in p.get("cells", [])],
+                "source": self.runs(p["source_html"]) if p.get("source_html") else ([p["source"]] if p.get("source") else []),
+                "note": [p["note"]] if p.get("note") else [], "id": p.get("anchor") or None,
+                "compact": bool(p.get("compact")), "keep": bool(p.get("keep_together"))}
+
+    def block_from(self, p: dict) -> list | None:
+        kind = p.get("kind")
+        if kind == "paragraph" and "text" in p:
+            return [{"t": "p", "c": [p["text"]]}]
+        if kind == "bullets" and "items" in p:
+            items = [{"c": [{"t": "p", "c": ([{"t": "b", "c": [i["lead"]]}, " "] if i.get("lead") else []) + [i["text"]]}]}
+                     for i in p["items"]]
+            title = [{"t": "p", "c": [p["title"]], "cls": "list-title"}] if p.get("title") else []
+            return title + [{"t": "list", "ordered": False, "items": items, "cls": ""}]
+        if kind == "callout" and "text" in p:
+            return [{"t": "callout", "kind": p.get("callout", "note"), "title": [p.get("title", "")],
+                     "c": [{"t": "p", "c": [p["text"]]}]}]
+        if kind == "key_figures" and "items" in p:
+            return [{"t": "kf", "items": p["items"], "cols": int(p.get("columns") or 3)}]
+        return None
+
+
+TEXT_WIDTH_CM = 17.4  # A4 less the 18 mm side margins of the template
+
+
+def _payload(data: dict, mime: str):
+    payload = data.get(mime)
+    if isinstance(payload, str):
+        payload = json.loads(payload)
+    return payload if isinstance(payload, dict) else None
+
+
 def _labels(x, found: set) -> set:
     if isinstance(x, list):
         for y in x:
@@ -458,7 +535,7 @@ def document_form(html: str) -> tuple[dict, dict[str, bytes]]:
 
     root = parse(html)
     body = root.find("body") or root
-    form = _Form(root)
+    form = _Form()
     meta = {k: htmlmod.unescape(v) for k, v in _META.findall(html)}
     title_match = _TITLE.search(html)
     title = htmlmod.unescape(title_match.group(1)).strip() if title_match else "Report"
@@ -471,6 +548,43 @@ def document_form(html: str) -> tuple[dict, dict[str, bytes]]:
         "author": meta.get("author", "natoua report system"),
         "date": (meta.get("dcterms.created") or "2026-01-01")[:10],
         "running": WS.sub(" ", running.text()).strip() if running else title,
+        "header-from": 2 if has_title_page else 0,
+        "footer-from": 1 if has_title_page else 0,
+        "blocks": blocks,
+        "attachments": [],
+    }
+    return doc, form.files
+
+
+def notebook_form(nb, name: str = "report") -> tuple[dict, dict[str, bytes]]:
+    """The document form of a report notebook whose claims are already in its prose and whose figures and
+    tables are numbered (export.ReportPreprocessor): raw cells (title page, contents, section headings, the
+    generated appendices) and Markdown (rendered by nbconvert's mistune) through the HTML reader, outputs from
+    their payloads. Same order and landmarks as the HTML template: front cells first."""
+    from nbconvert.filters.markdown import markdown2html_mistune
+
+    meta = nb.metadata.get("natoua", {})
+    form = _Form()
+    blocks: list = []
+    front = [c for c in nb.cells if c.get("metadata", {}).get("natoua", {}).get("front")]
+    rest = [c for c in nb.cells if not c.get("metadata", {}).get("natoua", {}).get("front")]
+    for cell in front + rest:
+        if cell.cell_type == "raw":
+            blocks += form.blocks(parse(cell.source))
+        elif cell.cell_type == "markdown":
+            blocks += form.blocks(parse(markdown2html_mistune(cell.source)))
+        elif cell.cell_type == "code":
+            for out in cell.get("outputs", []):
+                if out.get("output_type") in ("display_data", "execute_result"):
+                    blocks += form.output(out.get("data", {}))
+    _drop_dangling_refs(blocks)
+    title = meta.get("title") or name
+    has_title_page = any(b["t"] == "titlepage" for b in blocks)
+    doc = {
+        "title": title,
+        "author": meta.get("author", "natoua report system"),
+        "date": str(meta.get("created") or meta.get("as_of") or "2026-01-01")[:10],
+        "running": title,
         "header-from": 2 if has_title_page else 0,
         "footer-from": 1 if has_title_page else 0,
         "blocks": blocks,
@@ -497,10 +611,14 @@ def render(doc: dict, files: dict[str, bytes], attachments=()) -> bytes:
         (root / "form.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         (root / "report.typ").write_bytes(TEMPLATE.read_bytes())
         try:
-            return typst.compile(str(root / "report.typ"), root=str(root), font_paths=[str(FONTS)],
-                                 ignore_system_fonts=True, pdf_standards=PDF_STANDARDS)
+            pdf, warnings = typst.compile_with_warnings(
+                str(root / "report.typ"), root=str(root), font_paths=[str(FONTS)], ignore_system_fonts=True,
+                pdf_standards=PDF_STANDARDS)
         except typst.TypstError as exc:
             raise PdfError(f"the PDF could not be typeset: {exc}") from None
+    for warning in warnings:  # e.g. a character no project font has: worth fixing, not worth failing over
+        log.warning("PDF: %s", str(getattr(warning, "message", warning)).splitlines()[0])
+    return pdf
 
 
 def _mime(name: str) -> str:

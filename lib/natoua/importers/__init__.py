@@ -8,7 +8,7 @@ publisher (`sipri`, `ecb`) knows the file's layout and returns tidy rows; this m
     natoua import sipri PATH          # read PATH, print what would change in the dataset
     natoua import sipri PATH --write  # ... and write the dataset, the snapshot and its metadata
 
-Without PATH the committed snapshot is re-imported (`make data`). A file in another layout raises
+Without PATH the committed snapshots are re-imported (`make data`). A file in another layout raises
 `LayoutError` naming sheet, row and column, and nothing is written.
 """
 
@@ -128,14 +128,22 @@ def raw_dir(data_dir: Path | None = None) -> Path:
     return (data_dir or paths.data_dir()) / "raw"
 
 
-def snapshot_meta(publisher: str, data_dir: Path | None = None) -> tuple[Path, dict]:
-    """The committed snapshot of a publisher and its metadata record."""
+def snapshots(publisher: str, data_dir: Path | None = None) -> list[tuple[Path, dict]]:
+    """Every committed snapshot of a publisher with its metadata, oldest release first. One for a publisher whose
+    dataset is one release (SIPRI, ECB); one per edition where the dataset keeps several (NATO)."""
     folder = raw_dir(data_dir) / publisher
-    metas = sorted(folder.glob("*" + META_SUFFIX))
-    if len(metas) != 1:
-        raise LayoutError(str(folder), f"expected one snapshot metadata file (*{META_SUFFIX}), found {len(metas)}")
-    meta = json.loads(metas[0].read_text(encoding="utf-8"))
-    return folder / meta["file"], meta
+    found = []
+    for meta_path in sorted(folder.glob("*" + META_SUFFIX)):
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        found.append((folder / meta["file"], meta))
+    if not found:
+        raise LayoutError(str(folder), f"no snapshot metadata file (*{META_SUFFIX})")
+    return sorted(found, key=lambda fm: (str(fm[1].get("published") or ""), fm[0].name))
+
+
+def snapshot_meta(publisher: str, data_dir: Path | None = None) -> tuple[Path, dict]:
+    """The publisher's newest committed snapshot and its metadata record."""
+    return snapshots(publisher, data_dir)[-1]
 
 
 def sha256(path: Path) -> str:
@@ -197,17 +205,26 @@ def _num(text: str):
 
 def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Path | None = None,
         file_url: str | None = None) -> int:
-    """Import one release file. Prints what would change; writes only with `write`. Returns an exit code."""
-    module = publishers()[publisher]
+    """Import one release file (without `path`: every committed snapshot of the publisher, oldest first). Prints
+    what would change; writes only with `write`. Returns an exit code."""
     base = data_dir or paths.data_dir()
-    committed, meta = snapshot_meta(publisher, base)
-    path = Path(path) if path else committed
-    if not path.is_file():
+    committed = snapshots(publisher, base)
+    if path is None:
+        return max(_run_one(publisher, snap, meta, committed, write, out, base, file_url) for snap, meta in committed)
+    path = Path(path)
+    if not path.exists():
         raise LayoutError(str(path), "file not found")
+    digest = sha256(path) if path.is_file() else ""
+    snap, meta = next(((s, m) for s, m in committed if m["sha256"] == digest), committed[-1])
+    return _run_one(publisher, path, meta, committed, write, out, base, file_url)
+
+
+def _run_one(publisher, path: Path, meta: dict, committed: list, write: bool, out, base: Path, file_url) -> int:
+    module = publishers()[publisher]
     tidy = read(module, path, meta)
     target = base / f"{tidy.dataset}.csv"
     new_bytes = tidy.dataset_bytes(target)
-    same_file = path.resolve() == committed.resolve() or sha256(path) == meta["sha256"]
+    same_file = any(path.resolve() == s.resolve() or sha256(path) == m["sha256"] for s, m in committed)
     for line in changes(target, tidy, module.VALUE_COLUMNS):
         out(line)
     if tidy.source_id != meta["source_id"]:
@@ -221,7 +238,10 @@ def run(publisher: str, path: Path | None, write: bool, out=print, data_dir: Pat
             + ("" if same_file else ", the snapshot under data/raw/ and its metadata"))
         return 0
     if not same_file:
-        _replace_snapshot(publisher, path, committed, meta, tidy, base, file_url)
+        # a dataset that keeps several releases (owned_by) keeps each release's snapshot; otherwise the new file
+        # replaces the old one (which stays in git history)
+        keep_old = tidy.owned_by is not None and tidy.source_id != meta["source_id"]
+        _replace_snapshot(publisher, path, committed[-1][0], meta, tidy, base, file_url, keep_old)
     write_atomic(target, new_bytes)
     out(f"  wrote {target.relative_to(base.parent) if target.is_relative_to(base.parent) else target}")
     return 0
@@ -243,7 +263,8 @@ def read(module, path: Path, meta: dict) -> Tidy:
         raise LayoutError(Path(path).name, f"cannot be read ({type(exc).__name__}: {exc})") from None
 
 
-def _replace_snapshot(publisher, path: Path, committed: Path, meta: dict, tidy: Tidy, base: Path, file_url) -> None:
+def _replace_snapshot(publisher, path: Path, committed: Path, meta: dict, tidy: Tidy, base: Path, file_url,
+                      keep_old: bool = False) -> None:
     """Copy the new release file in, write its metadata, and add its source row if it is new."""
     folder = raw_dir(base) / publisher
     new_meta = dict(meta)
@@ -256,7 +277,7 @@ def _replace_snapshot(publisher, path: Path, committed: Path, meta: dict, tidy: 
     if path.resolve() != (folder / path.name).resolve():
         shutil.copyfile(path, folder / (path.name + ".tmp"))
         os.replace(folder / (path.name + ".tmp"), folder / path.name)
-    if committed.name != path.name:
+    if committed.name != path.name and not keep_old:
         committed.unlink(missing_ok=True)
         (folder / (committed.name + META_SUFFIX)).unlink(missing_ok=True)
     write_atomic(folder / (path.name + META_SUFFIX),

@@ -10,6 +10,7 @@ above the publishers' files (SIPRI's workbook: 0.9 MB, members up to 0.6 MB, rat
 
 from __future__ import annotations
 
+import stat
 import zipfile
 from pathlib import Path
 
@@ -37,7 +38,10 @@ def check(path: Path, expect_zip: bool = True, limits: dict | None = None) -> No
     path = Path(path)
     name = path.name
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block the read below, or never end
+            raise LayoutError(name, "not a regular file (a pipe, device or folder); give the release file itself")
+        size = info.st_size
         with open(path, "rb") as fh:
             head = fh.read(8)
     except OSError as exc:
