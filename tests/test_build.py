@@ -29,6 +29,15 @@ def edition(reports) -> Path:
     return reports / "latest"
 
 
+@pytest.fixture(scope="module")
+def pdf_pages(edition):
+    """The edition's PDF read once for the module (pypdf reads a 70-page report slowly): (reader, page texts)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
+    return reader, [p.extract_text() or "" for p in reader.pages]
+
+
 def _files(edition: Path, suffix: str) -> Path:
     found = list(edition.glob(f"nato-ukraine-relations-*{suffix}"))
     assert len(found) == 1, found
@@ -58,12 +67,9 @@ def test_html_has_every_section_title_and_nothing_external(edition):
     assert "Figure 7.1" in html and "Source:" in html
 
 
-def test_pdf_has_contents_footers_and_key_figures(edition):
-    from pypdf import PdfReader
-
-    reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
+def test_pdf_has_contents_footers_and_key_figures(edition, pdf_pages):
+    reader, texts = pdf_pages
     n = len(reader.pages)
-    texts = [p.extract_text() or "" for p in reader.pages]
     assert "Data as of 31 March 2026" in texts[0]
     assert "Contents" in texts[1]
     assert f"Page 2 of {n}" in texts[1] and f"Page {n} of {n}" in texts[-1]
@@ -142,10 +148,8 @@ def test_link_graph_numbers_to_ledger_to_datasets_to_sources_to_publishers(editi
         assert dictionary_entry.select(".source a.cite") or "data/datapackage.json" in dictionary_entry.text
 
 
-def test_pdf_links_work_and_urls_are_never_split(edition):
-    from pypdf import PdfReader
-
-    reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
+def test_pdf_links_work_and_urls_are_never_split(edition, pdf_pages):
+    reader, texts = pdf_pages
     names = set(reader.named_destinations)
     uris, internal = set(), []
     for page in reader.pages:
@@ -160,7 +164,7 @@ def test_pdf_links_work_and_urls_are_never_split(edition):
     html = _files(edition, ".html").read_text(encoding="utf-8")
     expected = set(re.findall(r'<a class="ref-url" href="([^"]+)"', html))
     assert expected and {u.replace("&amp;", "&") for u in expected} <= uris
-    text = "".join("".join(p.extract_text() or "" for p in reader.pages).split())
+    text = "".join("".join(texts).split())
     assert "\u2010" not in "".join(u for u in uris if u in text) and "ht\u2010tps" not in text
     split = [u for u in uris if "nato.int" in u and u.replace(" ", "") not in text.replace("\u2010", "")]
     assert not split, f"URLs broken in the text: {split[:3]}"
@@ -192,16 +196,14 @@ def test_pdf_is_tagged_archival_and_accessible(edition):
     assert len(pdf.open_outline().root) >= 14, "bookmarks for every section"
 
 
-def test_a_table_across_pages_stays_one_table_and_says_continued(edition):
+def test_a_table_across_pages_stays_one_table_and_says_continued(edition, pdf_pages):
     """The claim ledger runs over several pages: one Table element in the tags, its header repeated on
     every page with "(continued)" after the caption."""
     import pikepdf
-    from pypdf import PdfReader
 
     from test_publishing import structure
 
-    reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
-    texts = [p.extract_text() or "" for p in reader.pages]
+    _, texts = pdf_pages
     ledger_pages = [i for i, t in enumerate(texts) if "Claim ledger: every figure in the prose" in t]
     assert len(ledger_pages) >= 3
     for i in ledger_pages[1:]:
