@@ -240,10 +240,11 @@ def test_the_pdf_is_rendered_in_the_background_on_request(world, server):
     assert not (world["reports"] / "latest").exists()
 
 
+@pytest.mark.full
 def test_the_pdf_follows_each_change_without_being_asked(world, server):
     """`natoua preview` (unless --no-pdf) typesets the PDF after every refresh; /pdf shows it and reloads
     itself when a newer one is ready (its script watches pdf_version)."""
-    from natoua.preview import _report
+    from natoua.preview_server import _report
 
     engine, maker = world["engine"], server.pdf
     maker.follow = True
