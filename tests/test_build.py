@@ -70,7 +70,7 @@ def test_html_has_every_section_title_and_nothing_external(edition):
 def test_pdf_has_contents_footers_and_key_figures(edition, pdf_pages):
     reader, texts = pdf_pages
     n = len(reader.pages)
-    assert "Data as of 31 March 2026" in texts[0]
+    assert "Edition date 31 March 2026" in texts[0] and "published" not in texts[0].replace("published after", "")
     assert "Contents" in texts[1]
     assert f"Page 2 of {n}" in texts[1] and f"Page {n} of {n}" in texts[-1]
     claims = json.loads((edition / "claims.json").read_text())
@@ -213,6 +213,31 @@ def test_a_table_across_pages_stays_one_table_and_says_continued(edition, pdf_pa
     tables = [n for n in structure(pdf.Root) if n.S == "/Table"]
     html = _files(edition, ".html").read_text(encoding="utf-8")
     assert len(tables) == html.count("<table"), "each table of the page is one table in the tags"
+
+
+def test_no_body_page_is_less_than_half_full_except_where_a_section_ends(edition):
+    """Figures and sections do not force page breaks that leave holes: a body page whose text stops above
+    the middle of the page is the last page of a section (the next page starts one) or of the report."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
+    starts = {reader.get_destination_page_number(o) for o in reader.outline if not isinstance(o, list)}
+    mm = 72 / 25.4
+    top, bottom = float(reader.pages[0].mediabox.height) - 22 * mm, 20 * mm  # the template's text area
+    holes = []
+    for i, page in enumerate(reader.pages[2:], start=2):  # after the title page and the contents
+        lowest = []
+
+        def visit(text, cm, tm, font, size):
+            y = tm[5] * cm[3] + cm[5]
+            if text.strip() and bottom - 1 < y < top + 1:
+                lowest.append(y)
+
+        page.extract_text(visitor_text=visit)
+        used = (top - min(lowest)) / (top - bottom) if lowest else 0
+        if used < 0.5 and i + 1 not in starts and i != len(reader.pages) - 1:
+            holes.append((i + 1, round(used, 2)))
+    assert len(starts) >= 14 and not holes, f"pages (number, share used) less than half full mid-section: {holes}"
 
 
 def test_pdf_carries_claims_and_every_csv_it_read(edition):

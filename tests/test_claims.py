@@ -78,3 +78,36 @@ def test_require_fails_the_cell_with_the_contradicting_rows():
     with pytest.raises(claims.ClaimError, match="Europe gave more than the United States") as err:
         claims.require(False, "Europe gave more than the United States", pd.DataFrame({"group": ["US"], "eur_bn": [115.4]}))
     assert "115.4" in str(err.value)
+
+
+def test_generated_html_names_claims_by_placeholder_and_links_them():
+    c = claims.claim("gen_total", 349.93, unit="EUR bn", datasets=["x"], fmt="€{:,.1f} bn", label="Aid allocated",
+                     display=False)
+    assert c.ref == "{{ gen_total }}" and c.label == "Aid allocated" and c.to_json()["label"] == "Aid allocated"
+    ledger = {"gen_total": c.to_json(), "odd": {"text": '<b>"x"</b>'}}
+    link = lambda name, text: f'<a href="#claim-{name}">{text}</a>'
+    markup = f'<p title="{c.ref}">Aid: {c.ref}; {{{{ odd }}}}</p>'
+    out = claims.substitute_html(markup, ledger, "section 1", link=link)
+    # in text: linked; inside a tag: the value alone, escaped for an attribute; dataset text never becomes markup
+    assert out == ('<p title="€349.9 bn">Aid: <a href="#claim-gen_total">€349.9 bn</a>; '
+                   '<a href="#claim-odd">&lt;b&gt;&quot;x&quot;&lt;/b&gt;</a></p>')
+    with pytest.raises(claims.ClaimError, match="section 1.*no_such"):
+        claims.substitute_html("<p>{{ no_such }}</p>", ledger, "section 1", link=link)
+
+
+def test_ledger_rows_carry_a_label_or_the_words_around_the_figure_and_say_when_unprinted():
+    from natoua import assemble
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## Spending\n\nBy **2024**, {{ n_at_2 }} allies spent at least "
+                                              "{{ guide }} of GDP on defence, up from few.")]
+    ledger = {"n_at_2": {"name": "n_at_2", "text": "23", "value": 23, "unit": "allies", "datasets": ["x"], "section": "07"},
+              "guide": {"name": "guide", "text": "2%", "value": 2.0, "unit": "% of GDP", "datasets": ["x"], "section": "07",
+                        "label": "NATO's spending guideline"},
+              "spare": {"name": "spare", "text": "9", "value": 9, "unit": "allies", "datasets": ["x"], "section": "07"}}
+    part = assemble.Part(section="07", title="Spending", nb=nb)
+    assert assemble.claim_contexts(ledger, [part])["n_at_2"] == \
+        "By 2024, … allies spent at least 2% of GDP"
+    page = assemble.key_figures_appendix(ledger, [part])
+    assert "NATO&#x27;s spending guideline" in page and "“By 2024, … allies spent" in page
+    assert page.count("Not printed in this edition") == 1  # only `spare`

@@ -152,3 +152,69 @@ def test_pdf_is_typeset_from_the_outputs_payloads():
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages).split())
     assert "Table 7.1 Shares" in text and "HTML-only caption" not in text
     assert "<b>Poland</b>" in text and "4.30" in text
+
+
+def test_generated_blocks_link_their_claims_like_markdown():
+    from natoua import blocks
+
+    c = claims.claim("blk_share", 0.92, unit="share", datasets=["support_tracker"], fmt="{:.0%}", display=False)
+    para = blocks.Block(f'<p class="generated">Europe gave {c.ref} of the aid.</p>', "paragraph")
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=c._repr_mimebundle_()),
+                    nbformat.v4.new_output("display_data", data=para._repr_mimebundle_())]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell]
+    nb.metadata["natoua"] = {"section": "01", "title": "Test"}
+    html, _ = ReportHTMLExporter().from_notebook_node(nb)
+    # (the page has no ledger row to point to, so the link keeps only its text; the built edition has the link)
+    assert "Europe gave 92% of the aid." in html and "{{" not in html
+
+
+def test_quotes_in_one_house_style_across_inline_tags_but_never_in_markup_or_code():
+    from natoua.export import house_quotes
+
+    page = ('<p title="a">He said &quot;We agreed&quot; ("<a href="#x">x</a>"), and "b".</p><p>"Start"</p>'
+            '<code>"c"</code><style>a[x="y"]{}</style>')
+    assert house_quotes(page) == ('<p title="a">He said “We agreed” (“<a href="#x">x</a>”), and “b”.</p><p>“Start”</p>'
+                                  '<code>"c"</code><style>a[x="y"]{}</style>')
+
+
+def test_html_embeds_the_project_fonts_subset_to_the_page_and_stays_self_contained():
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    from natoua import webfonts
+
+    page = "<html><head><title>t</title></head><body><p>Aid: €349.9 bn, Київ</p></body></html>"
+    embedded = webfonts.embed(page)
+    assert embedded == webfonts.embed(page)  # same page, same bytes
+    assert external_references(embedded) == []
+    faces = re.findall(r'font-family: "([^"]+)"; font-weight: (\d+); font-style: (\w+);.*?base64,([A-Za-z0-9+/=]+)',
+                       embedded)
+    assert {(f, w, s) for f, w, s, _ in faces} >= {("natoua Serif", "400", "normal"), ("natoua Sans", "700", "normal")}
+    serif = TTFont(io.BytesIO(base64.b64decode(next(d for f, w, s, d in faces if f == "natoua Serif" and w == "400"
+                                                     and s == "normal"))))
+    cmap = serif.getBestCmap()
+    assert ord("€") in cmap and ord("К") in cmap and ord("Ж") not in cmap  # only the page's characters
+    assert webfonts.strip(embedded) == page
+
+
+def test_the_pdf_prints_generated_prose_with_its_claims_values():
+    """A block naming claims is read from its linked HTML by the PDF: the value, never the placeholder."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from natoua import blocks
+
+    c = claims.claim("blk_pdf_share", 0.92, unit="share", datasets=["support_tracker"], fmt="{:.0%}", display=False)
+    nb = section_notebook()
+    para = blocks.Block(f'<p class="generated">Europe gave {c.ref} of the aid.</p>', "paragraph",
+                        {"text": f"Europe gave {c.ref} of the aid."})
+    nb.cells[1].outputs += [nbformat.v4.new_output("display_data", data=c._repr_mimebundle_()),
+                            nbformat.v4.new_output("display_data", data=para._repr_mimebundle_())]
+    pdf, _ = ReportPDFExporter().from_notebook_node(nb)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages).split())
+    assert "Europe gave 92% of the aid." in text and "{{" not in text

@@ -251,7 +251,7 @@ def test_the_pdf_follows_each_change_without_being_asked(world, server):
     try:
         nb = _notebook(world["notebooks"], "11")
         cells = json.loads(nb.read_text(encoding="utf-8"))
-        cells["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "A sentence the PDF must follow."})
+        cells["cells"].append({"cell_type": "markdown", "id": "pdf-follows", "metadata": {}, "source": "A sentence the PDF must follow."})
         nb.write_text(json.dumps(cells), encoding="utf-8")
         _report(engine.refresh(), maker)  # what the preview loop does after each change
         deadline = time.monotonic() + 600  # generous: the machine may be busy; the behaviour is that it arrives

@@ -83,3 +83,12 @@ def test_reference_line_draws_a_labelled_dashed_line():
     texts = {t.get_text(): t for t in ax.texts}
     assert texts["2% guideline"].get_position()[1] > 2.0 and texts["3.5% core target"].get_position()[1] < 3.5
     charts.png_bytes(fig)
+
+
+def test_house_money_restyles_dataset_text_and_plural_counts():
+    from natoua import fmt
+
+    assert fmt.house_money("EU leaders agreed a EUR 90 billion loan; about USD 500 million each") == \
+        "EU leaders agreed a €90 bn loan; about $500 m each"
+    assert fmt.house_money("GBP 2.5 billion, $170B, CAD 3 billion, €3 bn") == "£2.5 bn, $170 bn, CAD 3 bn, €3 bn"
+    assert fmt.plural(1, "publisher") == "1 publisher" and fmt.plural(13, "publication") == "13 publications"

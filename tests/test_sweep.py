@@ -74,6 +74,23 @@ def test_csv_neutralises_formula_like_text():
     assert "'=HYPERLINK(1)" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
 
 
+def test_a_killed_sweeps_staging_folder_is_removed_by_the_next(tmp_path):
+    import os
+    import subprocess
+
+    folder = tmp_path / "12-abc"
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that no longer runs
+    left = [tmp_path / f".tmp-12-abc-{dead.pid}", tmp_path / f".old-12-abc-{dead.pid}"]
+    alive = tmp_path / f".tmp-12-abc-{os.getpid()}"  # a sweep still running
+    other = tmp_path / f".tmp-12-abd-{dead.pid}"  # another grid's
+    for path in [*left, alive, other]:
+        path.mkdir()
+    sweep.clean_leftovers(folder)
+    assert not any(p.exists() for p in left)
+    assert alive.exists() and other.exists()
+
+
 def test_declared_claims_read_from_the_notebook(tmp_path):
     import json
 

@@ -397,7 +397,7 @@ def test_the_stated_as_of_range_builds_every_section(end, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count(" ok ") == len(paths.section_notebooks())
     html = next((tmp_path / str(day)).glob("*.html")).read_text(encoding="utf-8")
-    assert f"Data as of</dt><dd>{day.day} {day:%B} {day.year}" in html
+    assert f"Edition date</dt><dd>{day.day} {day:%B} {day.year}" in html
     outside = first.replace(day=first.day - 1) if end == "first" else last.replace(year=last.year + 1)
     proc = natoua("build", "--as-of", str(outside), "--no-pdf", "--out", str(tmp_path))
     assert proc.returncode == 2 and f"{first} to {last}" in proc.stderr

@@ -1,6 +1,8 @@
 """Report blocks generated from code: paragraphs, lists, call-outs, key-figure panels.
 
-Everything here escapes its text, so a dataset string can never become markup.
+Everything here escapes its text, so a dataset string can never become markup. A number in generated text is
+a claim named by its placeholder (`claim.ref`, i.e. `{{ name }}`): the export puts in its value, linked to its
+row in the claim ledger, exactly as in a Markdown cell (an unknown name fails the export).
 Only outputs carrying one of the natoua MIME types reach the report; anything
 else a cell prints (a DataFrame repr, a warning) stays in the notebook.
 """
@@ -36,8 +38,9 @@ def paragraph(text: str) -> None:
     return _show(f'<p class="generated">{html.escape(text)}</p>', "paragraph", {"text": str(text)})
 
 
-def bullets(items, title: str = "") -> None:
-    """A bulleted list of plain-text items (each may be (bold lead, rest))."""
+def bullets(items, title: str = "", source=None) -> None:
+    """A bulleted list of plain-text items (each may be (bold lead, rest)). With `source` (a frame with source_id,
+    or source ids) the items are rows of a dataset shown as they are, like a table: they get its "Source:" line."""
     lis, data = [], []
     for item in items:
         if isinstance(item, tuple):
@@ -48,8 +51,13 @@ def bullets(items, title: str = "") -> None:
             lis.append(f"<li>{html.escape(str(item))}</li>")
             data.append({"lead": "", "text": str(item)})
     head = f'<p class="list-title">{html.escape(title)}</p>' if title else ""
-    return _show(f'<div class="generated-list">{head}<ul>{"".join(lis)}</ul></div>', "bullets",
-                 {"title": str(title), "items": data})
+    if source is None:
+        return _show(f'<div class="generated-list">{head}<ul>{"".join(lis)}</ul></div>', "bullets",
+                     {"title": str(title), "items": data})
+    _, cited = links.source_line(source)
+    # rows with their "Source:" line: the PDF reads this HTML (its citation links) rather than the plain items
+    return _show(f'<div class="generated-list data-rows">{head}<ul>{"".join(lis)}</ul>'
+                 f'<p class="source">{cited}</p></div>', "bullets")
 
 
 def callout(text: str, kind: str = "note", title: str = "") -> None:
@@ -64,10 +72,11 @@ def callout(text: str, kind: str = "note", title: str = "") -> None:
 
 
 def key_figures(items) -> None:
-    """A panel of headline numbers: items are (value_text, label, note) or claims with labels."""
+    """A panel of headline numbers: items are (claim, label, note); the value shows linked to its ledger row.
+    Text (label, note, or a value given as text) may name claims as {{ name }} (`claim.ref`)."""
     cells, data = [], []
     for value, label, *rest in items:
-        text = getattr(value, "text", value)
+        text = getattr(value, "ref", value)
         data.append({"value": str(text), "label": str(label), "note": str(rest[0]) if rest and rest[0] else ""})
         note = f'<span class="kf-note">{html.escape(rest[0])}</span>' if rest and rest[0] else ""
         cells.append(

@@ -82,12 +82,15 @@ def _build(runner: Runner, allies_arg: str, pdf: bool) -> int:
             print(str(p), file=sys.stderr)
         raise BuildError(f"data validation failed: {len(problems)} problem(s); no briefs were built", EXIT_BAD_INPUT)
     codes = parse_allies(allies_arg, options.as_of)
-    partial = publish.current(reports, options.as_of) is None  # briefs go into a partial build only when no full one exists
-    edition = publish.current(reports, options.as_of, partial=partial)
+    # briefs go into the edition of their cut-off and currency; into a partial build only when no full one exists
+    partial = publish.current(reports, options.as_of, currency=options.currency) is None
+    edition = publish.current(reports, options.as_of, partial=partial, currency=options.currency)
+    key = publish.edition_key(options.as_of, options.currency)
     if edition is None:
-        raise BuildError(f"no published edition for {options.as_of} in {reports}: build it first "
-                         f"(make report AS_OF={options.as_of})", EXIT_BAD_INPUT)
-    folder = (Path(options.out) / publish.PARTIAL if partial else Path(options.out)) / options.as_of / "briefs"
+        more = "" if options.currency == publish.DEFAULT_CURRENCY else f" ARGS='--currency {options.currency}'"
+        raise BuildError(f"no published edition {key} in {reports}: build it first "
+                         f"(make report AS_OF={options.as_of}{more})", EXIT_BAD_INPUT)
+    folder = (Path(options.out) / publish.PARTIAL if partial else Path(options.out)) / key / "briefs"
     names = allies(options.as_of).set_index("iso3")["name"]
     tasks = [runner.task(section, {"ally": code}, name=code, export_title=brief_title(names[code]),
                          cache_name=f"brief-{code}") for code in codes]

@@ -51,11 +51,12 @@ def build(options: Options) -> int:
     try:
         publish.clean_leftovers(reports)
         try:
-            publish.check_layout(reports, options.as_of)
+            publish.check_layout(reports, options.as_of, options.currency)
         except publish.ReportsLayoutError as exc:
             raise BuildError(f"--out: {exc}; nothing was built or published", EXIT_BAD_INPUT) from None
         if publish.repair_latest(reports):  # a build killed between its two link switches
-            _say(options, f"repaired {reports.name}/latest -> {os.readlink(reports / publish.LATEST)}")
+            latest = reports / publish.latest_name(options.currency)
+            _say(options, f"repaired {reports.name}/{latest.name}" + (f" -> {os.readlink(latest)}" if latest.is_symlink() else ""))
         from .execute import clean_stale_socket_dirs
 
         clean_stale_socket_dirs()
@@ -80,11 +81,12 @@ def _locked_build(options: Options, runner: Runner, sections: list[Section], par
             print(str(p), file=sys.stderr)
         raise BuildError(f"data validation failed: {len(problems)} problem(s); nothing was built or published",
                          EXIT_BAD_INPUT)
-    existing = publish.current(reports, options.as_of, partial)
+    existing = publish.current(reports, options.as_of, partial, options.currency)
     if not run.to_run and existing is not None:
         manifest = read_json(existing / "manifest.json")
         if manifest.get("report_key") == report_key(options, run.keys, run.cached):
-            where = f"{publish.PARTIAL}/{options.as_of}" if partial else options.as_of
+            key = publish.edition_key(options.as_of, options.currency)
+            where = f"{publish.PARTIAL}/{key}" if partial else key
             _say(options, f"up to date: {reports.name}/{where} (nothing changed; {len(sections)} sections cached)")
             return EXIT_OK
 
@@ -137,11 +139,11 @@ def _run_and_publish(options: Options, runner: Runner, run: Run, sections: list[
     from .edition import write_edition
 
     entries = {sid: o.entry for sid, o in run.outcomes.items() if o.entry is not None}
-    previous = publish.previous_edition(reports, options.as_of, partial)
+    previous = publish.previous_edition(reports, options.as_of, partial, options.currency)
     write_edition(staging, options, sections, run, report_key(options, run.keys, entries), previous, partial)
     runner.check_unchanged(run)
     try:
-        published = publish.publish(staging, reports, options.as_of, run.run_id, partial)
+        published = publish.publish(staging, reports, options.as_of, run.run_id, partial, options.currency)
     except (OSError, publish.ReportsLayoutError) as exc:
         raise BuildError(f"publishing failed: {exc}; the next run repairs the links") from None
     total = time.perf_counter() - started

@@ -184,7 +184,7 @@ def _fit_print_width(fig) -> tuple[float, float]:
 
 def _tight_size(fig) -> tuple[float, float]:
     """Width and height (inches) of what the figure draws, laid out (constrained layout runs on draw)."""
-    fig.canvas.draw()
+    fig.draw_without_rendering()  # layout and text metrics, no pixels
     box = fig.get_tightbbox(fig.canvas.get_renderer())
     return float(box.width), float(box.height)
 
@@ -214,7 +214,7 @@ def svg_text(fig, close: bool = True, bbox=None) -> str:
 def texts(fig, draw: bool = True) -> list[Text]:
     """Every visible, non-empty text the figure draws (titles, labels, tick labels, annotations, legends)."""
     if draw:
-        fig.canvas.draw()  # tick labels exist only once drawn
+        fig.draw_without_rendering()  # tick labels exist only once drawn
     return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and _drawn(t)]
 
 

@@ -55,7 +55,14 @@ class Claim:
     check: str = ""
     section: str = ""
     note: str = ""
+    label: str = ""  # what the figure is, in words a reader recognises (shown next to the name in the ledger)
     extra: dict = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """The claim's placeholder, for generated prose: `blocks.paragraph(f"... {c.ref} ...")` prints the value
+        linked to its ledger row, exactly like `{{ name }}` in a Markdown cell."""
+        return f"{{{{ {self.name} }}}}"
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -93,7 +100,7 @@ def require(holds, text: str, evidence=None) -> None:
 
 
 def claim(name: str, value, *, unit: str, datasets, fmt=None, check: Check | None = None,
-          note: str = "", display: bool = True) -> Claim:
+          note: str = "", label: str = "", display: bool = True) -> Claim:
     """Record a named figure for the prose; returns the Claim (its `.text` is what prose shows)."""
     if not NAME.match(name):
         raise ClaimError(f"claim name {name!r} must be lower_snake_case")
@@ -108,7 +115,7 @@ def claim(name: str, value, *, unit: str, datasets, fmt=None, check: Check | Non
         evidence = f"\nContradicting data:\n{check.evidence}" if check.evidence else ""
         raise ClaimError(f"claim {name!r} failed its check: {check.text} (value: {text}).{evidence}")
     made = Claim(name=name, value=value, text=text, unit=unit, datasets=datasets,
-                 check=check.text if check else "", note=note)
+                 check=check.text if check else "", note=note, label=label)
     LEDGER[name] = made
     if display:
         from IPython.display import display as show
@@ -153,6 +160,30 @@ def substitute(markdown: str, ledger: dict[str, dict], where: str = "", plain: b
         return link(name, _escape_markdown(text)) if link else _escape_markdown(text)
 
     return PLACEHOLDER.sub(repl, markdown)
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def substitute_html(markup: str, ledger: dict[str, dict], where: str = "", link=None) -> str:
+    """Replace {{ name }} in generated HTML (blocks, figure and table titles): in text, the escaped value wrapped
+    by `link(name, escaped_text)`; inside a tag (an alt or aria-label attribute) the escaped value alone."""
+    if "{{" not in markup:
+        return markup
+
+    def value(name: str) -> str:
+        if name not in ledger:
+            raise ClaimError(f"{where}: the prose refers to {{{{ {name} }}}} but no claim of that name was made")
+        return html.escape(ledger[name]["text"])  # quotes too: safe inside an attribute
+
+    out = []
+    for i, piece in enumerate(_TAG.split(markup)):
+        if i % 2:  # a tag: plain value
+            out.append(PLACEHOLDER.sub(lambda m: value(m.group(1)), piece))
+        else:
+            out.append(PLACEHOLDER.sub(lambda m: link(m.group(1), value(m.group(1))) if link else value(m.group(1)),
+                                       piece))
+    return "".join(out)
 
 
 def _escape_markdown(text: str) -> str:

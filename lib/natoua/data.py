@@ -93,7 +93,26 @@ def load(name: str, as_of: str | date | None = None) -> pd.DataFrame:
     return frame.copy()
 
 
+def rows_as_read(name: str, as_of) -> bytes:
+    """The dataset's CSV as an edition of `as_of` read it: the header and the rows the as_of filter keeps, every
+    value as written in the file (what the PDF attaches, so a reader sees no row the edition did not use)."""
+    import pandas as pd  # late import: the no-change build path must stay fast
+
+    res = resource(name)
+    csv_path = resource_path(res)
+    if not res.get("as_of_filter"):
+        return csv_path.read_bytes()
+    raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    typed = _read_typed(name, str(csv_path), _file_digest(csv_path), json.dumps(res, sort_keys=True))
+    keep = _as_of_mask(typed, res["as_of_filter"], as_of).to_numpy()
+    return raw.loc[keep].to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
 def _filter_as_of(frame: pd.DataFrame, rule: dict, as_of) -> pd.DataFrame:
+    return frame.loc[_as_of_mask(frame, rule, as_of)].reset_index(drop=True)
+
+
+def _as_of_mask(frame: pd.DataFrame, rule: dict, as_of) -> pd.Series:
     import pandas as pd  # late import: the no-change build path must stay fast
 
     cutoff = pd.Timestamp(as_of)
@@ -104,7 +123,7 @@ def _filter_as_of(frame: pd.DataFrame, rule: dict, as_of) -> pd.DataFrame:
         keep |= col <= cutoff
     else:  # an integer year: the year is kept once it has started
         keep = col <= cutoff.year
-    return frame.loc[keep].reset_index(drop=True)
+    return keep
 
 
 @lru_cache(maxsize=64)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import assemble, changes, claims, data, paths
+from . import assemble, changes, claims, data, paths, releases
 
 log = logging.getLogger("natoua.build")
 
@@ -20,8 +20,11 @@ class EditionError(Exception):
     pass
 
 
-def file_stem(as_of: str) -> str:
-    return f"nato-ukraine-relations-{as_of}"
+def file_stem(as_of: str, currency: str = "EUR") -> str:
+    """'nato-ukraine-relations-2026-03-31' (EUR), 'nato-ukraine-relations-2026-03-31-usd'."""
+    from .publish import edition_key
+
+    return f"nato-ukraine-relations-{edition_key(as_of, currency)}"
 
 
 def collect_ledger(parts: list[assemble.Part]) -> dict[str, dict]:
@@ -67,8 +70,10 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
     ledger = collect_ledger(parts)
     for part in parts:  # a title may name a computed value, e.g. the latest summit
         part.title = claims.substitute(part.title, ledger, f"section {part.section} title", plain=True)
+    read = sorted({name for entry in entries.values() if entry is not None for name in entry.reads})
     ed = assemble.Edition(as_of=options.as_of, params=options.common_parameters(), parts=parts, ledger=ledger,
-                          degraded=[p.section for p in parts if p.failed])
+                          degraded=[p.section for p in parts if p.failed],
+                          releases=[r.to_json() for r in releases.edition_releases(options.as_of, read)])
     current = changes.snapshot()
     (staging / "datasets.json").write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if previous is not None and (previous / "claims.json").exists():
@@ -81,14 +86,14 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
     report_nb = assemble.assemble(ed)
     exporter = ReportHTMLExporter()
     t0 = time.perf_counter()
-    html, _ = exporter.from_notebook_node(report_nb, resources={"metadata": {"name": file_stem(options.as_of)}})
+    html, _ = exporter.from_notebook_node(report_nb, resources={"metadata": {"name": file_stem(options.as_of, options.currency)}})
     run.timings["html"] = time.perf_counter() - t0
-    stem = file_stem(options.as_of)
+    stem = file_stem(options.as_of, options.currency)
     (staging / f"{stem}.html").write_text(html, encoding="utf-8")
     log.info("wrote %s.html (%d bytes)", stem, len(html.encode("utf-8")))
     if options.pdf:
         t0 = time.perf_counter()
-        pdf = notebook_to_pdf(report_nb, pdf_attachments(claims_json, entries), name=file_stem(options.as_of))
+        pdf = notebook_to_pdf(report_nb, pdf_attachments(claims_json, entries, options.as_of), name=file_stem(options.as_of, options.currency))
         run.timings["pdf"] = time.perf_counter() - t0
         (staging / f"{stem}.pdf").write_bytes(pdf)
         log.info("wrote %s.pdf (%d bytes)", stem, len(pdf))
@@ -120,20 +125,24 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
         "versions": environment_versions(),
         "degraded": [s.section for s in sections if outcomes[s.section].status == "failed"],
         "partial": partial,  # a partial build (--sections) is not the edition: no reader may mistake it
+        "releases": ed.releases,
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
 
 
-def pdf_attachments(claims_json: str, entries: dict) -> list[tuple[str, bytes, str]]:
-    """What the PDF carries: claims.json, every CSV the edition's sections read, and the package descriptor
-    (names as under data/), so a reader who has only the PDF can check every number."""
+def pdf_attachments(claims_json: str, entries: dict, as_of: str | None = None) -> list[tuple[str, bytes, str]]:
+    """What the PDF carries: claims.json, every CSV the edition's sections read (with `as_of`, only the rows the
+    edition read: none dated after the cut-off), and the package descriptor (names as under data/), so a reader who
+    has only the PDF can check every number."""
     read = sorted({name for entry in entries.values() if entry is not None for name in entry.reads})
     files = [("claims.json", claims_json.encode("utf-8"), "Every figure in the prose: value, unit, datasets, check")]
     base = paths.data_dir()
     for name in read:
         path = data.resource_path(data.resource(name))
-        files.append((str(path.relative_to(base)), path.read_bytes(), f"Dataset '{name}' as read by this edition"))
+        content = data.rows_as_read(name, as_of) if as_of else path.read_bytes()
+        files.append((str(path.relative_to(base)), content, f"Dataset '{name}' as read by this edition"
+                      + (f" (rows up to the cut-off, {as_of})" if as_of else "")))
     files.append(("datapackage.json", paths.datapackage().read_bytes(),
                   "The data package descriptor: schemas, units, sources and coverage of every dataset"))
     return files

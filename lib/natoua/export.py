@@ -16,7 +16,7 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import default
 
-from . import claims, links, mimes, paths
+from . import claims, links, mimes, paths, webfonts
 
 REPORT_MIMES = (mimes.FIGURE, mimes.TABLE, mimes.BLOCK)
 _FIG = re.compile(r'<span class="figure-number">Figure</span>')
@@ -45,7 +45,10 @@ class ReportPreprocessor(Preprocessor):
                 cell.outputs = [o for o in cell.outputs if _is_report_output(o)]
                 count = counters.setdefault(section, [0, 0])
                 for out in cell.outputs:
-                    out.data["text/html"] = _number(out.data["text/html"], section, count)
+                    # generated prose, stat cards and titles name claims as {{ name }}, linked like Markdown's
+                    markup = claims.substitute_html(out.data["text/html"], ledger, where, link=links.claim)
+                    out.data["text/html"] = _number(markup, section, count)
+                    _claims_in_payload(out.data, ledger, where)
                     _label_payload(out.data)
         return nb, resources
 
@@ -82,6 +85,22 @@ def _label_payload(data) -> None:
             data[mime]["label"] = match.group(1)
 
 
+def _claims_in_payload(data, ledger: dict, where: str) -> None:
+    """The PDF reads an output's payload: a figure's or table's title and caption get the claims' values; a
+    generated block whose text names claims is read from its HTML instead (where each value is a ledger link)."""
+    import json
+
+    block = data.get(mimes.BLOCK)
+    if isinstance(block, dict) and "{{" in json.dumps(block, ensure_ascii=False):
+        data[mimes.BLOCK] = {"kind": block.get("kind")}
+    for mime in (mimes.FIGURE, mimes.TABLE):
+        payload = data.get(mime)
+        if isinstance(payload, dict):
+            for key, value in payload.items():
+                if isinstance(value, str) and "{{" in value:
+                    payload[key] = claims.substitute(value, ledger, where, plain=True)
+
+
 def _section_from_name(resources) -> str:
     name = (resources or {}).get("metadata", {}).get("name", "")
     match = re.match(r"([0-9]{2}|A[0-9])_", name)
@@ -107,7 +126,7 @@ class ReportHTMLExporter(HTMLExporter):
 
     def from_notebook_node(self, nb, resources=None, **kw):
         html, resources = super().from_notebook_node(nb, resources=resources, **kw)
-        return drop_dangling_links(html), resources
+        return webfonts.embed(house_quotes(name_heading_anchors(drop_dangling_links(html)))), resources
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -138,6 +157,57 @@ class ReportPDFExporter(ReportHTMLExporter):
         resources["output_extension"] = ".pdf"
         name = resources.get("metadata", {}).get("name") or "report"
         return notebook_to_pdf(nb, name=name), resources
+
+
+_ANCHOR = re.compile(r'(<h([1-6])[^>]*>)(.*?)<a class="anchor-link" href="#([^"]+)">¶</a>(</h\2>)', re.S)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def name_heading_anchors(html: str) -> str:
+    """nbconvert's "¶" after each heading gets an accessible name: 'Link to this section: <heading>'."""
+    def repl(m):
+        text = " ".join(_TAGS.sub("", m.group(3)).split())
+        return (f'{m.group(1)}{m.group(3)}<a class="anchor-link" href="#{m.group(4)}" '
+                f'aria-label="Link to this section: {text}">¶</a>{m.group(5)}')
+
+    return _ANCHOR.sub(repl, html)
+
+
+_PIECES = re.compile(r"(<[^>]*>)")
+_VERBATIM = re.compile(r"<(style|script|code|pre)\b", re.I)
+_QUOTE = re.compile(r'"|&quot;')
+_BEFORE_OPENING = set(" \t\n([{—–/\u00a0")
+
+
+def house_quotes(html: str) -> str:
+    """Quotation marks in one house style: straight double quotes in the text (prose written with ") become
+    “ after a space or an opening bracket (or at the start) and ” otherwise, reading the text across inline tags.
+    Markup, attributes, code and style sheets are left as they are."""
+    out, verbatim, last = [], None, " "
+    for i, piece in enumerate(_PIECES.split(html)):
+        if i % 2:  # a tag
+            opening = _VERBATIM.match(piece)
+            if verbatim is None and opening:
+                verbatim = opening.group(1).lower()
+            elif verbatim and piece.lower().startswith(f"</{verbatim}"):
+                verbatim = None
+            elif re.match(r"</?(p|li|td|th|h[1-6]|div|br|dd|dt|caption|figcaption)\b", piece, re.I):
+                last = " "  # a block boundary: the next quote opens
+        elif verbatim is None and piece:
+            if '"' in piece or "&quot;" in piece:
+                chunks, prev = [], last
+                pos = 0
+                for m in _QUOTE.finditer(piece):
+                    before = piece[pos:m.start()]
+                    prev = before[-1] if before else prev
+                    chunks.append(before + ("“" if prev in _BEFORE_OPENING else "”"))
+                    prev = chunks[-1][-1]
+                    pos = m.end()
+                chunks.append(piece[pos:])
+                piece = "".join(chunks)
+            last = piece[-1]
+        out.append(piece)
+    return "".join(out)
 
 
 def drop_dangling_links(html: str) -> str:

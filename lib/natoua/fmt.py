@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 
 import pandas as pd
@@ -38,6 +39,26 @@ def money(amount, currency: str, unit: str = "bn", decimals: int = 1) -> str:
     symbol = CURRENCY_SYMBOL.get(currency)
     body = f"{amount:,.{decimals}f} {unit}".strip()
     return f"{symbol}{body}" if symbol else f"{currency} {body}"
+
+
+_CODE_AMOUNT = re.compile(r"\b(EUR|USD|GBP|CAD|SEK|NOK)\s?(\d[\d,]*(?:\.\d+)?)\s?(billion|bn|million|m)\b")
+_SYMBOL_AMOUNT = re.compile(r"([€$£])\s?(\d[\d,]*(?:\.\d+)?)\s?(B|bn|billion|M|m|million)\b")
+_SYMBOL_CODE = {v: k for k, v in CURRENCY_SYMBOL.items()}
+
+
+def house_money(text: str) -> str:
+    """Money written elsewhere ('EUR 90 billion', 'USD 500 million', '$170B') in the house style ('€90 bn',
+    '$500 m', '$170 bn'), for dataset text shown in prose. Quotations are the caller's to keep verbatim."""
+    def unit(word: str) -> str:
+        return "bn" if word.lower() in ("b", "bn", "billion") else "m"
+
+    def code(match):
+        currency, amount, word = match.groups()
+        symbol = CURRENCY_SYMBOL.get(currency)
+        return f"{symbol}{amount} {unit(word)}" if symbol else f"{currency} {amount} {unit(word)}"
+
+    text = _CODE_AMOUNT.sub(code, str(text))
+    return _SYMBOL_AMOUNT.sub(lambda m: f"{m.group(1)}{m.group(2)} {unit(m.group(3))}", text)
 
 
 def day(value, precision: str = "day") -> str:
@@ -96,3 +117,8 @@ def year_ranges(years) -> str:
         else:
             runs.append([y])
     return join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """(1, 'publisher') -> '1 publisher'; (4, 'publisher') -> '4 publishers'."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"

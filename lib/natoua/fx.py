@@ -169,6 +169,10 @@ class Money:
         """A cumulative EUR amount (bn) in the edition's currency at the cut-off rate."""
         return fmt.money_bn(self.value(eur_bn), self.currency, decimals)
 
+    def value_flow(self, eur_bn: float, year: int) -> float:
+        """One year's EUR flow (bn) as a number in the edition's currency at that year's average rate."""
+        return from_eur(eur_bn, annual(self.currency, int(year), self.as_of))
+
     def flow(self, eur_bn: float, year: int, decimals: int = 1) -> str:
         """One year's EUR flow (bn) in the edition's currency at that year's average rate."""
         return fmt.money_bn(from_eur(eur_bn, annual(self.currency, int(year), self.as_of)), self.currency, decimals)

@@ -71,6 +71,7 @@ class Engine:
         self.version = 0
         self.busy = False
         self._exporter = None
+        self.report = None  # the last assembled report notebook (the PDF's source)
         self.folder.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -206,9 +207,10 @@ class Engine:
         ed = assemble.Edition(as_of=self.options.as_of, params=self.options.common_parameters(), parts=parts,
                               ledger=ledger)
         report = assemble.assemble(ed)
+        self.report = report  # what the PDF is typeset from (its section form), see PdfMaker
         if self._exporter is None:
             self._exporter = _preview_exporter(ReportHTMLExporter)()
-        page, _ = self._exporter.from_notebook_node(report, resources={"metadata": {"name": file_stem(self.options.as_of)}})
+        page, _ = self._exporter.from_notebook_node(report, resources={"metadata": {"name": file_stem(self.options.as_of, self.options.currency)}})
         return page, failed
 
 
@@ -282,15 +284,26 @@ def error_html(section: str, error: dict) -> str:
 
 # --- the PDF, in the background ------------------------------------------------------------------
 
-def _render_pdf(html_path: str, pdf_path: str) -> None:
-    from .typst_pdf import html_to_pdf  # not via .export: a fresh process need not import nbconvert
+def _render_pdf(source: str, pdf_path: str) -> None:
+    """Typeset the report notebook snapshot `source` (or, failing one, the page) into `pdf_path`. Runs in the
+    PdfMaker's worker process, which stays up between renders: Typst keeps its fonts and memoised layout, so a
+    PDF after an edit costs a fraction of the first one."""
+    if source.endswith(".ipynb"):
+        import nbformat
 
-    pdf = html_to_pdf(Path(html_path).read_text(encoding="utf-8"))
+        from .export import notebook_to_pdf
+
+        pdf = notebook_to_pdf(nbformat.read(source, as_version=4), name=Path(source).stem)
+    else:
+        from .typst_pdf import html_to_pdf
+
+        pdf = html_to_pdf(Path(source).read_text(encoding="utf-8"))
     write_atomic(Path(pdf_path), pdf)
 
 
 class PdfMaker:
-    """Renders the current page to PDF in a separate process; one at a time, the newest version wins."""
+    """Renders the current report to PDF in a worker process (kept warm between renders); one at a time, the
+    newest version wins."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -299,6 +312,7 @@ class PdfMaker:
         self.error = ""
         self.follow = False  # render again whenever the page changed while a render ran (the PDF follows edits)
         self._lock = threading.Lock()
+        self._pool = None  # one warm worker process, started on the first render
 
     def request(self) -> None:
         with self._lock:
@@ -310,20 +324,36 @@ class PdfMaker:
 
     def _run(self, wanted: int) -> None:
         import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        snapshot = self.engine.folder / f"pdf-source-{wanted}.html"
-        snapshot.write_bytes(self.engine.page.read_bytes())
-        proc = mp.get_context("spawn").Process(target=_render_pdf, args=(str(snapshot), str(self.engine.pdf)), daemon=True)
-        proc.start()
-        proc.join()
+        import nbformat
+
+        report = getattr(self.engine, "report", None)
+        if report is not None:
+            snapshot = self.engine.folder / f"pdf-source-{wanted}.ipynb"
+            snapshot.write_text(nbformat.writes(report), encoding="utf-8")
+        else:
+            snapshot = self.engine.folder / f"pdf-source-{wanted}.html"
+            snapshot.write_bytes(self.engine.page.read_bytes())
+        error = ""
+        try:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+            self._pool.submit(_render_pdf, str(snapshot), str(self.engine.pdf)).result()
+        except BrokenProcessPool:
+            self._pool = None  # the worker died (killed, out of memory): a new one next time
+            error = "PDF rendering failed: its process died"
+        except Exception as exc:  # noqa: BLE001 (any error of the typesetter is shown, the preview goes on)
+            error = f"PDF rendering failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         snapshot.unlink(missing_ok=True)
         with self._lock:
             self.running = None
-            if proc.exitcode == 0:
+            if not error:
                 self.version, self.error = wanted, ""
             else:
-                self.error = f"PDF rendering failed (exit code {proc.exitcode})"
-            again = self.follow and proc.exitcode == 0 and self.engine.version != wanted
+                self.error = error
+            again = self.follow and not error and self.engine.version != wanted
         if again:  # the page changed while this one rendered: the newest version wins
             self.request()
 

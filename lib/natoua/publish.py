@@ -5,8 +5,13 @@ Layout under reports/:
     _editions/2026-03-31--20261127T101500-4242/   every published build, kept until `natoua prune`
     2026-03-31 -> _editions/2026-03-31--...        the current build of that edition
     latest -> 2026-03-31                            the full edition with the newest as_of
+    2026-03-31-usd -> _editions/2026-03-31-usd--... the same cut-off in US dollars: its own edition
+    latest-usd -> 2026-03-31-usd                    the newest full US-dollar edition
     partial/2026-03-31 -> ../_editions/...          the newest partial build (--sections) of that date
     partial/latest -> 2026-03-31                    the newest partial build
+
+An edition is keyed by its cut-off and currency (`edition_key`): the default currency (EUR) has the bare date,
+another currency a suffix (`-usd`), so building one currency never touches another's folder or `latest`.
 
 A build writes into `_editions/.tmp-<run>/`, renames it to its final name, then
 switches the `<as_of>` link and the `latest` link, each with an atomic rename.
@@ -30,6 +35,31 @@ EDITIONS = "_editions"
 TMP_PREFIX = ".tmp-"
 LATEST = "latest"
 PARTIAL = "partial"
+
+
+DEFAULT_CURRENCY = "EUR"
+
+
+def edition_key(as_of: str, currency: str = DEFAULT_CURRENCY) -> str:
+    """The name of an edition: '2026-03-31' (EUR), '2026-03-31-usd'."""
+    return as_of if currency.upper() == DEFAULT_CURRENCY else f"{as_of}-{currency.lower()}"
+
+
+def latest_name(currency: str = DEFAULT_CURRENCY) -> str:
+    """The link to a currency's newest edition: 'latest' (EUR), 'latest-usd'."""
+    return LATEST if currency.upper() == DEFAULT_CURRENCY else f"{LATEST}-{currency.lower()}"
+
+
+def parse_key(name: str) -> tuple[str, str] | None:
+    """('2026-03-31', 'USD') for '2026-03-31-usd'; None for a name that is not an edition key."""
+    as_of, rest = name[:10], name[10:]
+    if not _is_date(as_of):
+        return None
+    if rest == "":
+        return as_of, DEFAULT_CURRENCY
+    if rest.startswith("-") and rest[1:].isalpha() and rest[1:].islower() and len(rest) == 4:
+        return as_of, rest[1:].upper()
+    return None
 
 
 class ReportsLayoutError(Exception):
@@ -107,10 +137,11 @@ def clean_leftovers(reports: Path) -> list[Path]:
     return removed
 
 
-def check_layout(reports: Path, as_of: str) -> None:
+def check_layout(reports: Path, as_of: str, currency: str = DEFAULT_CURRENCY) -> None:
     """The links a build will switch must be links (or absent): a real folder there is an operator's
     file, which the build neither replaces nor half-publishes around."""
-    for link in (reports / LATEST, reports / as_of, reports / PARTIAL / LATEST, reports / PARTIAL / as_of):
+    key, latest = edition_key(as_of, currency), latest_name(currency)
+    for link in (reports / latest, reports / key, reports / PARTIAL / latest, reports / PARTIAL / key):
         if (link.exists() or link.is_symlink()) and not link.is_symlink():
             raise ReportsLayoutError(f"{link} is a real {'folder' if link.is_dir() else 'file'}, not a link to an edition; "
                               f"move it away (the build switches it atomically)")
@@ -120,15 +151,28 @@ def check_layout(reports: Path, as_of: str) -> None:
 
 
 def repair_latest(reports: Path) -> bool:
-    """Point `latest` at the full edition with the newest as_of if a crash left it behind (or missing)."""
-    dates = editions(reports)
-    link = reports / LATEST
-    if not dates or (link.exists() and not link.is_symlink()):
-        return False
-    if link.is_symlink() and os.readlink(link) == dates[-1]:
-        return False
-    _switch_link(link, Path(dates[-1]))
-    return True
+    """Point each currency's `latest` at its full edition with the newest as_of if a crash left it behind (or
+    missing)."""
+    repaired = False
+    for currency in currencies(reports):
+        keys = editions(reports, currency=currency)
+        link = reports / latest_name(currency)
+        if not keys or (link.exists() and not link.is_symlink()):
+            continue
+        if link.is_symlink() and os.readlink(link) == keys[-1]:
+            continue
+        _switch_link(link, Path(keys[-1]))
+        repaired = True
+    return repaired
+
+
+def currencies(reports: Path, partial: bool = False) -> list[str]:
+    """The currencies that have a published edition (or partial build)."""
+    folder = reports / PARTIAL if partial else reports
+    if not folder.is_dir():
+        return []
+    found = {parse_key(p.name) for p in folder.iterdir() if p.is_symlink()}
+    return sorted({k[1] for k in found if k is not None})
 
 
 def prune(reports: Path, keep: int) -> list[Path]:
@@ -152,30 +196,50 @@ def prune(reports: Path, keep: int) -> list[Path]:
     return sorted(removed)
 
 
-def current(reports: Path, as_of: str, partial: bool = False) -> Path | None:
-    """The build the `<as_of>` link (or `partial/<as_of>`) points at."""
-    link = (reports / PARTIAL if partial else reports) / as_of
+def current(reports: Path, as_of: str, partial: bool = False, currency: str = DEFAULT_CURRENCY) -> Path | None:
+    """The build the `<as_of>` link (`<as_of>-usd` for US dollars; or `partial/...`) points at."""
+    link = (reports / PARTIAL if partial else reports) / edition_key(as_of, currency)
     if link.is_symlink() and link.resolve().is_dir():
         return link.resolve()
     return None
 
 
-def editions(reports: Path, partial: bool = False) -> list[str]:
-    """as_of dates of published editions (or partial builds), oldest first."""
+def editions(reports: Path, partial: bool = False, currency: str = DEFAULT_CURRENCY) -> list[str]:
+    """Keys of a currency's published editions (or partial builds), oldest first ('2026-03-31', or
+    '2026-03-31-usd' for US dollars)."""
     folder = reports / PARTIAL if partial else reports
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if _is_date(p.name) and current(reports, p.name, partial))
+    keys = []
+    for p in folder.iterdir():
+        parsed = parse_key(p.name)
+        if parsed and parsed[1] == currency.upper() and current(reports, parsed[0], partial, parsed[1]):
+            keys.append(p.name)
+    return sorted(keys)
 
 
-def previous_edition(reports: Path, as_of: str, partial: bool = False) -> Path | None:
-    """The edition this one is compared with: the current build of the same as_of if there is one,
-    else the newest edition with an earlier as_of (partial builds are compared with partial builds)."""
-    same = current(reports, as_of, partial)
-    if same is not None:
-        return same
-    earlier = [d for d in editions(reports, partial) if d < as_of]
-    return current(reports, earlier[-1], partial) if earlier else None
+def previous_edition(reports: Path, as_of: str, partial: bool = False,
+                     currency: str = DEFAULT_CURRENCY) -> Path | None:
+    """The edition this one is compared with: the current build of the same as_of and currency if there is one,
+    else the newest edition of that currency with an earlier as_of (partial builds are compared with partial
+    builds). Editions in another currency are never compared: every amount would differ by the rate."""
+    same = current(reports, as_of, partial, currency)
+    if same is None:
+        earlier = [k for k in editions(reports, partial, currency) if k[:10] < as_of]
+        same = current(reports, earlier[-1][:10], partial, currency) if earlier else None
+    return same if same is not None and _currency_of(same) in (None, currency.upper()) else None
+
+
+def _currency_of(build: Path) -> str | None:
+    """The currency a published build was made in (from its manifest), None if it does not say."""
+    import json
+
+    try:
+        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    common = (manifest.get("parameters") or {}).get("common") or {}
+    return str(common["currency"]).upper() if common.get("currency") else None
 
 
 def _is_date(name: str) -> bool:
@@ -186,20 +250,23 @@ def _is_date(name: str) -> bool:
     return len(name) == 10
 
 
-def publish(staging: Path, reports: Path, as_of: str, run_id: str, partial: bool = False) -> Path:
-    """Give the staged build its final name, then switch `<as_of>` and `latest` to it (for a partial
-    build, `partial/<as_of>` and `partial/latest`)."""
-    check_layout(reports, as_of)
-    final = reports / EDITIONS / f"{as_of}--{run_id}"
+def publish(staging: Path, reports: Path, as_of: str, run_id: str, partial: bool = False,
+            currency: str = DEFAULT_CURRENCY) -> Path:
+    """Give the staged build its final name, then switch its edition link (`<as_of>`, `<as_of>-usd`) and its
+    currency's `latest` (`latest`, `latest-usd`) to it (for a partial build, under `partial/`). Another
+    currency's links are never touched."""
+    check_layout(reports, as_of, currency)
+    key, latest = edition_key(as_of, currency), latest_name(currency)
+    final = reports / EDITIONS / f"{key}--{run_id}"
     os.replace(staging, final)
     if partial:
         (reports / PARTIAL).mkdir(exist_ok=True)
-        _switch_link(reports / PARTIAL / as_of, Path("..") / EDITIONS / final.name)
-        _switch_link(reports / PARTIAL / LATEST, Path(as_of))
-        return reports / PARTIAL / as_of
-    _switch_link(reports / as_of, Path(EDITIONS) / final.name)
-    _switch_link(reports / LATEST, Path(editions(reports)[-1]))
-    return reports / as_of
+        _switch_link(reports / PARTIAL / key, Path("..") / EDITIONS / final.name)
+        _switch_link(reports / PARTIAL / latest, Path(key))
+        return reports / PARTIAL / key
+    _switch_link(reports / key, Path(EDITIONS) / final.name)
+    _switch_link(reports / latest, Path(editions(reports, currency=currency)[-1]))
+    return reports / key
 
 
 def _switch_link(link: Path, target: Path) -> None:

@@ -282,7 +282,7 @@ def run(options: SweepOptions) -> SweepResult:
             "axes": [{"name": a.name, "values": list(a.values)} for a in axes], "show": show,
             "runs": [{"run": i + 1, "parameters": combo, "status": o.status, "key": o.key,
                       "error": errors[i] or None} for i, (combo, o) in enumerate(zip(combos, outcomes))]}
-    write_folder(folder, reports, section, axes, combos, outcomes, table, moved, show, meta, options)
+    write_folder(folder, reports, section, axes, combos, outcomes, ledgers, table, moved, show, meta, options)
     failed = statuses.count("failed")
     code = EXIT_OK if not failed else EXIT_FAILED if failed == len(statuses) else EXIT_DEGRADED
     say(f"wrote {_shown(folder)}/ ({len(combos)} runs: {statuses.count('executed')} executed, "
@@ -314,11 +314,12 @@ def _error_text(error: dict | None) -> str:
 
 # --- the folder ---------------------------------------------------------------------------------------
 
-def write_folder(folder: Path, reports: Path, section, axes, combos, outcomes, table, moved, show, meta,
+def write_folder(folder: Path, reports: Path, section, axes, combos, outcomes, ledgers, table, moved, show, meta,
                  options: SweepOptions) -> None:
     """Write everything into a staging folder beside `folder`, then swap it into place (a reader never sees
     half a sweep; an earlier sweep of the same grid is replaced whole)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(folder)
     staging = folder.parent / f".tmp-{folder.name}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -326,7 +327,7 @@ def write_folder(folder: Path, reports: Path, section, axes, combos, outcomes, t
         (staging / "sweep.csv").write_text(to_csv(table), encoding="utf-8")
         (staging / "sweep.json").write_text(json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False,
                                                        default=str) + "\n", encoding="utf-8")
-        nb = page_notebook(section, axes, combos, outcomes, table, moved, show, options)
+        nb = page_notebook(section, axes, combos, outcomes, ledgers, moved, show, options)
         import nbformat
 
         nbformat.write(nb, str(staging / "sweep.ipynb"))
@@ -339,6 +340,22 @@ def write_folder(folder: Path, reports: Path, section, axes, combos, outcomes, t
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def clean_leftovers(folder: Path) -> None:
+    """Remove the staging (and replaced) folders a killed sweep of the same grid left beside `folder`
+    (`.tmp-<name>-<pid>`, `.old-<name>-<pid>`), unless that process is still running."""
+    for path in folder.parent.glob(f".*-{folder.name}-*"):
+        kind, _, pid = path.name.rpartition("-")
+        if kind not in (f".tmp-{folder.name}", f".old-{folder.name}") or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running: its folder, not ours to remove
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
 
 
 def render_page(notebook: Path, folder: Path, title: str, as_of: str, pdf: bool) -> None:
@@ -356,7 +373,7 @@ def render_page(notebook: Path, folder: Path, title: str, as_of: str, pdf: bool)
     (folder / "sweep.html").write_text(page, encoding="utf-8")
 
 
-def page_notebook(section, axes, combos, outcomes, table, moved, show, options):
+def page_notebook(section, axes, combos, outcomes, ledgers, moved, show, options):
     """The page as a notebook of report outputs (markdown, paragraphs, tables, a figure)."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
@@ -415,7 +432,7 @@ def page_notebook(section, axes, combos, outcomes, table, moved, show, options):
 
     if show is not None:
         cells.append(new_markdown_cell("## One claim over the grid"))
-        cells.append(code(_heatmap_output(axes, combos, outcomes, show, source)))
+        cells.append(code(_heatmap_output(axes, combos, outcomes, show, source, ledgers)))
 
     cells.append(new_markdown_cell("## Claims that do not move"))
     if unchanged.empty:
@@ -451,7 +468,7 @@ def _source(text: str) -> tuple[str, str]:
     return links.source_line(text)
 
 
-def _heatmap_output(axes, combos, outcomes, show: str, source: str):
+def _heatmap_output(axes, combos, outcomes, show: str, source: str, ledgers: list):
     """A figure output: the claim's value over the two swept parameters, each cell labelled with its text."""
     from nbformat.v4 import new_output
 
@@ -460,9 +477,9 @@ def _heatmap_output(axes, combos, outcomes, show: str, source: str):
     rows_axis, cols_axis = axes
     values = pd.DataFrame(float("nan"), index=list(rows_axis.values), columns=list(cols_axis.values))
     labels = pd.DataFrame("failed", index=values.index, columns=values.columns)
-    for combo, o in zip(combos, outcomes):
+    for combo, o, ledger in zip(combos, outcomes, ledgers):
         r, c = combo[rows_axis.name], combo[cols_axis.name]
-        claim = o.claims().get(show) if o.ok else None
+        claim = ledger.get(show) if ledger is not None else None
         if claim is not None:
             labels.loc[r, c] = claim["text"]
             values.loc[r, c] = claim["value"] if _is_number(claim["value"]) else float("nan")

@@ -91,10 +91,12 @@ class Table:
         anchor = f' id="{e(self.anchor, quote=True)}"' if self.anchor else ""
         return (
             f'<div class="report-table{keep}"{anchor}>'
+            # a table wider than a phone scrolls inside its own box, which a keyboard can reach and which says so
+            f'<div class="table-scroll" tabindex="0" role="region" aria-label="Table: {e(self.caption, quote=True)}">'
             f"<table><caption>{caption_label('Table')}{e(self.caption)}</caption>"
-            f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
             f'<p class="source">{self.source_html}'
-            f' <a class="download" download="{e(self.download)}.csv" '
+            f' <a class="download" download="{e(self.download)}.csv" aria-label="Download CSV: {e(self.caption, quote=True)}" '
             f'href="data:text/csv;charset=utf-8;base64,{csv_b64}">Download CSV</a></p>{note}'
             "</div>"
         )

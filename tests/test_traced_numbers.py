@@ -1,0 +1,92 @@
+"""Every number traced: the built edition's text, read as a reader reads it (not the notebooks' source).
+
+Any number token a reader sees outside a claim link fails, except the explicit list in tests/reading.py:
+years, dates, section, figure and table numbers, quotations of others' words, and tables and figures
+themselves (which cite their data).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from natoua import paths
+from reading import off_style_money, untraced_numbers, visible_text
+
+from conftest import cli_env
+
+pytestmark = pytest.mark.slow
+
+
+def _build(out: Path, *args: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--no-pdf", "--jobs", "1", "--out", str(out),
+                           *args], capture_output=True, text=True, env=cli_env(), cwd=paths.ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    _build(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def built_html(reports) -> str:
+    (page,) = (reports / "latest").glob("nato-ukraine-relations-*.html")
+    return page.read_text(encoding="utf-8")
+
+
+def test_the_reader_check_finds_what_it_should():
+    page = ('<section id="sec-07"><p>In 2024, <a class="claim" href="#claim-x">23</a> allies, on 12 July 2024 '
+            '(section 7, Figure 7.2), and 19 more; the brief counts “approximately 20 nations”.</p>'
+            '<figure><figcaption>31 allies</figcaption></figure><table><tr><td>4.3</td></tr></table></section>')
+    found = untraced_numbers(page)
+    assert [(u.token, u.where) for u in found] == [("19", "sec-07")]
+
+
+def test_no_number_in_the_built_text_is_outside_the_ledger(built_html):
+    found = untraced_numbers(built_html)
+    listing = "\n".join(f"{u.where}: {u.token!r} in “{u.context}”" for u in found[:60])
+    assert not found, f"{len(found)} numbers a reader sees are not claim links:\n{listing}"
+
+
+def test_money_reads_in_one_house_style(built_html):
+    found = off_style_money(built_html)
+    assert not found, "\n".join(found[:30])
+
+
+def test_money_check_finds_the_styles_the_house_does_not_use():
+    page = ("<p>EUR 90 billion, $170B, GBP 2.5 bn, CAD 3 billion and €3 bn; the brief says “$170B”.</p>"
+            "<table><tr><td>about USD 500 million</td></tr></table>")
+    assert [f.split(": ")[1].split(" in ")[0] for f in off_style_money(page)] == [
+        "'EUR 9'", "'$170B'", "'GBP 2'", "'CAD 3 billion'", "'USD 5'"]
+
+
+def test_quotation_marks_read_in_one_house_style(built_html):
+    straight = [f"{where}: “{' '.join(text.split())[:100]}”" for where, text in visible_text(built_html)
+                if '"' in text]
+    assert not straight, "\n".join(straight[:20])
+
+
+def test_a_usd_edition_sits_beside_the_eur_edition_and_traces_its_numbers_too(reports):
+    before = {name: os.readlink(reports / name) for name in ("2026-03-31", "latest")}
+    _build(reports, "--currency", "USD")
+    assert {name: os.readlink(reports / name) for name in ("2026-03-31", "latest")} == before
+    usd = reports / "latest-usd"
+    assert os.readlink(usd) == "2026-03-31-usd"
+    (page,) = usd.glob("nato-ukraine-relations-2026-03-31-usd.html")
+    found = untraced_numbers(page.read_text(encoding="utf-8"))
+    assert not found, "\n".join(f"{u.where}: {u.token!r} in “{u.context}”" for u in found[:30])
+    # claims.json: a money value is in the edition's currency, as its text and unit say
+    eur = json.loads((reports / "latest" / "claims.json").read_text())["ov_support_alloc"]
+    dollars = json.loads((usd / "claims.json").read_text())["ov_support_alloc"]
+    assert dollars["unit"].startswith("USD") and dollars["text"].startswith("$")
+    assert float(dollars["text"].strip("$ bn").replace(",", "")) == round(dollars["value"], 1)
+    assert dollars["value"] > eur["value"]  # the euro was worth more than a dollar on the cut-off
+    assert not (usd / "changes.md").exists()  # compared with no euro edition
