@@ -250,3 +250,13 @@ def test_a_dense_figure_keeps_a_readable_width_in_the_html_and_scrolls_in_its_ow
     html = out["text/html"]
     assert f'style="min-width: {width}px"' in html and 'style="overflow-x: auto"' in html and 'tabindex="0"' in html
     assert "min-width" not in bundle(simple_figure())["text/html"]  # ordinary figures fit the screen
+
+
+def test_grey_for_notes_and_reference_labels_reads_at_aa_contrast_on_white():
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    for colour in (charts.GREY, charts.INK):  # the colours notebooks and helpers give to text
+        assert 1.05 / (luminance(colour) + 0.05) >= 4.5, colour

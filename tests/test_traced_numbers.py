@@ -20,20 +20,17 @@ from reading import off_style_money, untraced_numbers, visible_text
 
 from conftest import cli_env
 
-pytestmark = pytest.mark.slow
-
 
 def _build(out: Path, *args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--no-pdf", "--jobs", "1", "--out", str(out),
-                           *args], capture_output=True, text=True, env=cli_env(), cwd=paths.ROOT, timeout=900)
+    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--jobs", "1", "--out", str(out), *args],
+                          capture_output=True, text=True, env=cli_env(), cwd=paths.ROOT, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("reports")
-    _build(out)
-    return out
+def reports(default_edition) -> Path:
+    """The default edition built once for the session (read only here)."""
+    return default_edition
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +71,12 @@ def test_quotation_marks_read_in_one_house_style(built_html):
     assert not straight, "\n".join(straight[:20])
 
 
-def test_a_usd_edition_sits_beside_the_eur_edition_and_traces_its_numbers_too(reports):
+@pytest.mark.full
+def test_a_usd_edition_sits_beside_the_eur_edition_and_traces_its_numbers_too(default_edition, tmp_path):
+    import shutil
+
+    reports = tmp_path / "reports"  # a copy of the shared edition's folder: the USD edition is built beside it
+    shutil.copytree(default_edition, reports, symlinks=True, ignore=shutil.ignore_patterns(".build.lock"))
     before = {name: os.readlink(reports / name) for name in ("2026-03-31", "latest")}
     _build(reports, "--currency", "USD")
     assert {name: os.readlink(reports / name) for name in ("2026-03-31", "latest")} == before

@@ -76,7 +76,8 @@ def _build(runner: Runner, allies_arg: str, pdf: bool) -> int:
     started = time.perf_counter()
     options, reports = runner.options, runner.reports
     section = load_section("brief", paths.ally_brief_notebook(), parameters_memo(reports))
-    problems = runner.validate(runner.prepare([]))
+    checked = runner.prepare([])
+    problems = runner.validate(checked)
     if problems:
         for p in problems:
             print(str(p), file=sys.stderr)
@@ -95,6 +96,7 @@ def _build(runner: Runner, allies_arg: str, pdf: bool) -> int:
     tasks = [runner.task(section, {"ally": code}, name=code, export_title=brief_title(names[code]),
                          cache_name=f"brief-{code}") for code in codes]
     run = runner.prepare(tasks)
+    run.snapshot, run.datasets = checked.snapshot, checked.datasets  # the data as validated, checked again below
     with tqdm(total=len(codes), initial=len(run.cached), desc="briefs", unit="ally", file=sys.stdout,
               disable=not sys.stdout.isatty()) as bar:
         def progress(outcome):
@@ -104,6 +106,7 @@ def _build(runner: Runner, allies_arg: str, pdf: bool) -> int:
             bar.update(1)
 
         runner.execute(run, progress)
+    runner.check_unchanged(run)  # like the build: the briefs read the data that were validated
     failed = [o.task.name for o in run.failed()]
     if failed:
         raise BuildError(f"{len(failed)} brief(s) failed: {', '.join(failed)}; existing briefs left as they were")
@@ -112,7 +115,12 @@ def _build(runner: Runner, allies_arg: str, pdf: bool) -> int:
     for code in codes:
         for suffix in (".html", ".pdf") if pdf else (".html",):
             shutil.copyfile(run.outcomes[code].notebook.with_suffix(suffix), staging / f"{code}{suffix}")
-    publish.switch_briefs(edition, staging)
+    runner.check_unchanged(run)
+    try:
+        publish.switch_briefs(edition, staging, reports)
+    except publish.LockLost as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(str(exc), EXIT_LOCKED) from None
     print(f"{len(codes)} briefs ({len(run.to_run)} built, {len(codes) - len(run.to_run)} cached) in "
           f"{folder}/ in {time.perf_counter() - started:.1f} s")
     return EXIT_OK

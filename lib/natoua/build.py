@@ -42,7 +42,8 @@ def build(options: Options) -> int:
     started = time.perf_counter()
     sections = check(options)
     reports = check_out(options.out)
-    partial = len(sections) < len(paths.section_notebooks())  # published under reports/partial/, never latest
+    # A subset of sections, or no PDF, is not the edition: published under reports/partial/, never latest.
+    partial = len(sections) < len(paths.section_notebooks()) or not options.pdf
     try:
         held = publish.lock(reports, options.wait,
                             on_wait=lambda path: print(f"waiting for another build to finish (lock {path})", flush=True))
@@ -57,9 +58,11 @@ def build(options: Options) -> int:
         if publish.repair_latest(reports):  # a build killed between its two link switches
             latest = reports / publish.latest_name(options.currency)
             _say(options, f"repaired {reports.name}/{latest.name}" + (f" -> {os.readlink(latest)}" if latest.is_symlink() else ""))
+        from . import procs
         from .execute import clean_stale_socket_dirs
 
         clean_stale_socket_dirs()
+        procs.sweep_orphans()  # what a build killed with SIGKILL (which cannot sweep) left running
         with Runner(options, reports) as runner:
             return _locked_build(options, runner, sections, partial, started)
     finally:
@@ -144,6 +147,8 @@ def _run_and_publish(options: Options, runner: Runner, run: Run, sections: list[
     runner.check_unchanged(run)
     try:
         published = publish.publish(staging, reports, options.as_of, run.run_id, partial, options.currency)
+    except publish.LockLost as exc:
+        raise BuildError(str(exc), EXIT_LOCKED) from None
     except (OSError, publish.ReportsLayoutError) as exc:
         raise BuildError(f"publishing failed: {exc}; the next run repairs the links") from None
     total = time.perf_counter() - started

@@ -26,9 +26,10 @@ def sha256(data_bytes: bytes) -> str:
     return hashlib.sha256(data_bytes).hexdigest()
 
 
-def notebook_digest(path: Path) -> str:
-    """The notebook's content as a reader of the code sees it: cells, not outputs or counters."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+def notebook_digest(notebook: Path | bytes) -> str:
+    """The notebook's content (a file, or its bytes as read) as a reader of the code sees it: cells, not
+    outputs or counters."""
+    nb = json.loads(notebook if isinstance(notebook, bytes) else Path(notebook).read_text(encoding="utf-8"))
     cells = [
         {"type": c.get("cell_type"), "source": _source(c), "tags": sorted(c.get("metadata", {}).get("tags", []))}
         for c in nb.get("cells", [])
@@ -59,7 +60,8 @@ def params_digest(params: dict) -> str:
     return sha256(json.dumps(params, sort_keys=True, default=str).encode())
 
 
-def section_key(notebook: Path, params: dict) -> str:
+def section_key(notebook: Path | bytes, params: dict) -> str:
+    """The cache key of a section run: pass the notebook's bytes as they will be executed (see Section.source)."""
     return sha256(f"{CACHE_FORMAT}|{notebook_digest(notebook)}|{params_digest(params)}|{package_digest()}".encode())
 
 

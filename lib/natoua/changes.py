@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import data, fmt
+from .safety import escape_markdown as md
 
 
 def snapshot() -> dict:
@@ -111,11 +112,13 @@ def to_markdown(ch: Changes, as_of: str) -> str:
     reason = "none (later cut-off)" if ch.previous_as_of != as_of else "none (method changed)"
     if ch.moved:
         lines += ["## Figures that moved", "", "| Figure | Before | Now | Unit | Dataset(s) revised |", "|---|---|---|---|---|"]
-        lines += [f"| `{m['name']}` | {m['old']} | {m['new']} | {m['unit']} | {', '.join(m['changed_datasets']) or reason} |"
-                  for m in ch.moved]
+        # Values, units, titles and citations come from data: literal text, as in the HTML (no link, image
+        # or markup can come from a cell); names are identifiers, shown as code.
+        lines += [f"| `{m['name']}` | {md(m['old'])} | {md(m['new'])} | {md(m['unit'])} | "
+                  f"{md(', '.join(m['changed_datasets']) or reason)} |" for m in ch.moved]
         lines.append("")
     if ch.new_events:
-        lines += ["## New events", ""] + [f"- {d}: {t}" for d, t in ch.new_events] + [""]
+        lines += ["## New events", ""] + [f"- {md(d)}: {md(t)}" for d, t in ch.new_events] + [""]
     if ch.revised:
         lines += ["## New or revised datasets", ""]
         for r in ch.revised:
@@ -123,7 +126,7 @@ def to_markdown(ch: Changes, as_of: str) -> str:
             lines.append(f"- `{r['dataset']}`: {r['what']}{extra}, {r['rows']} rows")
         lines.append("")
     if ch.new_sources:
-        lines += ["## New sources and editions", ""] + [f"- {_citation(s)}" for s in ch.new_sources] + [""]
+        lines += ["## New sources and editions", ""] + [f"- {md(_citation(s))}" for s in ch.new_sources] + [""]
     if ch.added_claims or ch.removed_claims:
         lines += ["## Figures added or dropped", ""]
         lines += [f"- added: `{n}`" for n in ch.added_claims] + [f"- dropped: `{n}`" for n in ch.removed_claims] + [""]

@@ -66,7 +66,7 @@ MIME = mimes.FIGURE
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
 BLUE, ORANGE, GREEN, VERMILION, SKY, PURPLE, YELLOW, BLACK = PALETTE
-GREY = "#8C8C8C"
+GREY = "#767676"  # 4.5:1 on white (WCAG AA): it is also the colour of notes and reference labels
 LIGHT_GREY = "#D9D9D9"
 INK = "#1A1A1A"
 DPI = 150

@@ -11,7 +11,16 @@ from . import DEFAULT_AS_OF, paths
 
 
 def _sections(value: str) -> list[str]:
-    return [s.strip() for s in value.split(",") if s.strip()]
+    chosen = [s.strip() for s in value.split(",") if s.strip()]
+    if not chosen:  # an empty list is not "every section": a full edition is built without --sections
+        raise argparse.ArgumentTypeError(f"{value!r} names no section (leave --sections out to build them all)")
+    return chosen
+
+
+def _folder(value: str) -> Path:
+    if not value.strip():  # Path("") is the current folder: never publish there by accident
+        raise argparse.ArgumentTypeError("an empty path is not a folder (give the reports folder, e.g. reports)")
+    return Path(value)
 
 
 def _param(value: str) -> tuple[str, str, object]:
@@ -56,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--sections", type=_sections, help="comma-separated section numbers, e.g. 02,07 (default: all)")
     b.add_argument("--jobs", type=int, default=0, help="worker processes (default: number of cores)")
     b.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip the PDF")
-    b.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder (default: reports/)")
+    b.add_argument("--out", type=_folder, default=paths.REPORTS, help="reports folder (default: reports/)")
     b.add_argument("--currency", default="EUR", help="EUR (default) or USD")
     b.add_argument("-p", "--param", dest="params", type=_param, action="append", default=[],
                    metavar="SECTION.NAME=VALUE", help="a section parameter, e.g. -p 12.ceasefire_year=2027")
@@ -72,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("prune", help="delete old builds, keeping the N newest of each edition date (and any linked)")
     pr.add_argument("--keep", type=_count, required=True, metavar="N", help="builds to keep per edition date (>= 1)")
-    pr.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder (default: reports/)")
+    pr.add_argument("--out", type=_folder, default=paths.REPORTS, help="reports folder (default: reports/)")
 
     v = sub.add_parser("validate", help="validate the data package (file:row:column: message per problem)")
     v.add_argument("--data", type=Path, help="data folder (default: data/)")
@@ -82,7 +91,7 @@ def parser() -> argparse.ArgumentParser:
     br.add_argument("--allies", default="all", help="comma-separated ISO3 codes, or 'all' (default)")
     br.add_argument("--jobs", type=int, default=0)
     br.add_argument("--no-pdf", dest="pdf", action="store_false")
-    br.add_argument("--out", type=Path, default=paths.REPORTS)
+    br.add_argument("--out", type=_folder, default=paths.REPORTS)
     br.add_argument("--force", action="store_true")
     br.add_argument("--currency", default="EUR", help="EUR (default) or USD")
     br.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS", help="as for build")
@@ -107,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
     pv.add_argument("-p", "--param", dest="params", type=_param, action="append", default=[], metavar="SECTION.NAME=VALUE")
     pv.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=True,
                     help="render the PDF in the background after each change (default; --no-pdf: only on request)")
-    pv.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder; the preview lives in its .preview/")
+    pv.add_argument("--out", type=_folder, default=paths.REPORTS, help="reports folder; the preview lives in its .preview/")
     pv.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS", help="as for build")
 
     sw = sub.add_parser("sweep", help="run one section over a grid of parameter values and show which claims move "
@@ -122,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--currency", default="EUR")
     sw.add_argument("--jobs", type=int, default=0, help="worker processes (default: number of cores)")
     sw.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip the page's PDF")
-    sw.add_argument("--out", type=Path, default=paths.REPORTS, help="reports folder (default: reports/)")
+    sw.add_argument("--out", type=_folder, default=paths.REPORTS, help="reports folder (default: reports/)")
     sw.add_argument("--quiet", action="store_true", help="print only errors")
     sw.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS", help="as for build")
     return p
@@ -134,8 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         return _validate(args)
     if args.command == "import":
         return _import(args)
-    from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, BuildError
+    from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, BuildError
 
+    from . import procs
+
+    token = procs.start_run()  # every process this run starts carries it; all are ended below
+    owner = os.getpid()
+    _on_signals(owner, token)
     try:
         if args.command == "build":
             return _build(args)
@@ -152,10 +166,52 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
+    except OSError as exc:  # a full disk, a file limit, a folder that vanished: one line, not a traceback
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"error: {exc.strerror or exc}{where}; stopped, nothing more published", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        edition = sys.modules.get("natoua.edition")  # not imported for its own sake: the no-change path stays fast
+        if edition is None or not isinstance(exc, edition.EditionError):
+            raise
+        print(f"error: {exc}; nothing published", file=sys.stderr)  # e.g. one claim made by two sections
+        return 1
     except KeyboardInterrupt:
-        print("interrupted: nothing published", file=sys.stderr)
+        print("interrupted (SIGINT): stopped; nothing more published", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print("terminated (SIGTERM): stopped; nothing more published", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        if os.getpid() == owner:
+            procs.sweep(procs.RUN_ENV, token)  # kernels and whatever they started, in any session
     return EXIT_BAD_INPUT
+
+
+class Terminated(BaseException):
+    """SIGTERM (systemd's stop, `kill`): unwound like Ctrl-C, so locks are released and staging removed."""
+
+
+def _on_signals(owner: int, token: str) -> None:
+    """SIGTERM and SIGINT first end every process of this run (kernels and their children, whatever their
+    session), so workers stop waiting on them at once, then unwind the build (exit 143 or 130). In a
+    worker process (forked from this one) the signals keep their usual meaning."""
+    import signal
+
+    from . import procs
+
+    def handler(signum, frame):
+        if os.getpid() != owner:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            os._exit(128 + signum)
+        signal.signal(signum, signal.SIG_IGN)  # one unwinding, even if the signal comes again
+        procs.sweep(procs.RUN_ENV, token)
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, handler)
 
 
 def _count(value: str) -> int:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import paths
+from . import paths, regular
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +35,9 @@ class DataError(Exception):
 @lru_cache(maxsize=4)
 def _package(descriptor_path: str, mtime_ns: int) -> dict:
     try:
-        return json.loads(Path(descriptor_path).read_text(encoding="utf-8"))
+        return json.loads(regular.read_text(descriptor_path))
+    except regular.NotRegularFile as exc:
+        raise DataError(f"{_rel(Path(descriptor_path))}:-:-: is {exc.what}, not a regular file") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{_rel(Path(descriptor_path))}:{exc.lineno}:-: not valid JSON: {exc.msg}") from None
     except (RecursionError, UnicodeDecodeError):
@@ -68,11 +71,16 @@ def resource_path(res: dict) -> Path:
     raw = res.get("path")
     if not isinstance(raw, str) or not raw:
         raise DataError(f"{_rel(paths.datapackage())}:-:-: resource {res.get('name')!r} has no path")
+    if re.search(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//|\\", raw):
+        raise DataError(f"{_rel(paths.datapackage())}:-:-: resource {res.get('name')!r} path {raw!r} is not a local path")
     target = (base / raw).resolve()
-    if Path(raw).is_absolute() or not target.is_relative_to(base):
+    if Path(raw).is_absolute() or ".." in Path(raw).parts or not target.is_relative_to(base):
         raise DataError(
             f"{_rel(paths.datapackage())}:-:-: resource {res.get('name')!r} path {raw!r} points outside the data folder"
         )
+    what = regular.not_regular(target)  # a FIFO would block whoever opens it: refused before anyone does
+    if what:
+        raise DataError(f"{_rel(target)}:-:-: is {what}, not a regular file")
     return target
 
 
@@ -132,8 +140,13 @@ def _read_typed(name: str, csv_path: str, digest: str, descriptor_json: str) -> 
 
     res = json.loads(descriptor_json)
     fields = res.get("schema", {}).get("fields", [])
+    import io
+
     try:
-        raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        raw = pd.read_csv(io.BytesIO(regular.read_bytes(csv_path)), dtype=str, keep_default_na=False,
+                          encoding="utf-8-sig")
+    except regular.NotRegularFile as exc:
+        raise DataError(f"{_rel(Path(csv_path))}:-:-: is {exc.what}, not a regular file") from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{_rel(Path(csv_path))}:-:-: cannot read CSV: {exc}") from None
     missing = [f["name"] for f in fields if f["name"] not in raw.columns]
@@ -193,6 +206,9 @@ def _first_bad_row(col: pd.Series, kind: str) -> int:
 # --- reads, hashes, sources ------------------------------------------------------
 
 def _file_digest(path: Path) -> str:
+    what = regular.not_regular(path)
+    if what:
+        raise DataError(f"{_rel(path)}:-:-: is {what}, not a regular file")
     stat = path.stat()
     return _digest_of(str(path), stat.st_mtime_ns, stat.st_size)
 
@@ -200,7 +216,7 @@ def _file_digest(path: Path) -> str:
 @lru_cache(maxsize=256)
 def _digest_of(path: str, mtime_ns: int, size: int) -> str:
     """sha256 of a file, computed once per version of it (an edit changes mtime or size)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(regular.read_bytes(path)).hexdigest()
 
 
 def descriptor_digest(res: dict) -> str:

@@ -2,7 +2,7 @@
 
 Exit codes: 0 built or up to date, 1 a section or the export failed, 2 bad input (data or arguments),
 3 another build holds the lock, 4 a degraded edition was published (--keep-going with failed sections),
-130 interrupted.
+130 interrupted (SIGINT), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_DEGRADED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM killed
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # colours in tracebacks and exception values from a kernel
 

@@ -17,7 +17,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
+from . import paths, procs
 from .data import RUN_LOG_ENV
 
 KERNEL_NAME = "python3"
@@ -101,12 +101,16 @@ class WarmKernel:
         self.reads = _socket_dir() / f"k{n}.reads.jsonl"
         env = dict(os.environ, PYTHONHASHSEED="0")
         env[RUN_LOG_ENV] = str(self.reads)
+        # Everything this kernel starts, in any session, carries the token; shutdown() kills them all.
+        self.token = procs.new_token()
+        env[procs.KERNEL_ENV] = self.token
         # IPC sockets: local only, no TCP ports, no plain-text network warning. Unix socket paths are
         # limited to about 100 bytes, hence the short private folder.
         # An *async* manager: with a blocking one, nbclient waits for output with no timeout and never
         # runs its dead-kernel check, so a kernel that dies or hangs hangs the build (issue 10).
         km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(_socket_dir() / f"k{n}"))
         zygote = _zygote()
+        self.zygote, self.generation = zygote, None
         if zygote is not None:
             from .zygote import ForkProvisioner
 
@@ -117,6 +121,12 @@ class WarmKernel:
         run_sync(km.start_kernel)(env=env, cwd=str(paths.NOTEBOOKS),
                                   extra_arguments=[f"--IPKernelApp.exec_lines={WARM_IMPORTS!r}"])
         self.km = km
+        if zygote is not None:
+            self.generation = zygote.replaced
+
+    def lost(self) -> bool:
+        """Forked from a zygote that has since been replaced: it died with that zygote."""
+        return self.zygote is not None and self.generation != self.zygote.replaced
 
     def shutdown(self) -> None:
         """Kill the kernel (and its process group) now; a dead or hung kernel is no exception."""
@@ -135,6 +145,7 @@ class WarmKernel:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError, OSError):
                 pass
+        procs.sweep(procs.KERNEL_ENV, self.token)  # what it started in other sessions (setsid, double fork)
 
 
 _WARM: WarmKernel | None = None
@@ -161,6 +172,9 @@ def run_job(job: Job) -> Result:
     started = time.perf_counter()
     kernel = _WARM or WarmKernel()
     _WARM = WarmKernel()
+    if kernel.lost():  # starting the next kernel replaced a dead or stopped zygote, and this kernel with it
+        kernel.shutdown()
+        kernel = WarmKernel()
     error = None
     seen: dict = {}  # the notebook being executed and the cell running, to report where a kernel died
 
@@ -203,7 +217,12 @@ def _kernel_failure(exc: Exception, job: Job, seen: dict) -> dict:
     notebook is written to job.output with Papermill's error marker, like any failed section."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    if isinstance(exc, CellTimeoutError):
+    if isinstance(exc, CellTimeoutError) and "IOPub" in str(exc):  # the cell ended; its output did not
+        from .output_limit import MAX_CELL_OUTPUT
+
+        ename, evalue = "OutputLimitError", (f"the cell's output was still arriving after the cell ended (it printed "
+                                             f"too much; the output limit is {MAX_CELL_OUTPUT // 2**20} MB per cell)")
+    elif isinstance(exc, CellTimeoutError):
         ename, evalue = "CellTimeoutError", f"timed out after {job.timeout} s (cell time limit)"
     elif isinstance(exc, DeadKernelError) or "kernel died" in str(exc).lower():
         ename, evalue = "DeadKernelError", "kernel died (the process running the notebook exited or crashed)"

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from . import paths
-from .errors import EXIT_BAD_INPUT, BuildError
+from . import paths, regular
+from .errors import EXIT_BAD_INPUT, EXIT_FAILED, BuildError
+
+MAX_CELL_TIMEOUT = 86400  # seconds: the longest cell time limit a notebook or --cell-timeout may set
 
 # Summits the sections' prose is written around (sections 02, 03 and 11 require them by id): an edition
 # needs the last of them to have ended. Their dates come from data/summits.csv.
@@ -67,10 +69,13 @@ def as_of_range() -> tuple[date, date]:
                 starts.append(date.fromisoformat(str(temporal["start"])))
             if temporal.get("end"):
                 ends.append(date.fromisoformat(str(temporal["end"])))
-        with open(resource_path(resource("summits")), newline="", encoding="utf-8-sig") as fh:
-            for row in csv.DictReader(fh):
-                if row.get("summit_id") in PROSE_SUMMITS:
-                    starts.append(date.fromisoformat(row.get("end_date") or row["start_date"]))
+        import io
+
+        # Read before the lock: a FIFO or device here is refused (OSError), never waited on.
+        text = regular.read_bytes(resource_path(resource("summits"))).decode("utf-8-sig")
+        for row in csv.DictReader(io.StringIO(text, newline="")):
+            if row.get("summit_id") in PROSE_SUMMITS:
+                starts.append(date.fromisoformat(row.get("end_date") or row["start_date"]))
         last = max(ends)
         two_years = date(last.year + 2, last.month, 28 if (last.month, last.day) == (2, 29) else last.day)
         return max(starts), two_years
@@ -112,6 +117,9 @@ class Section:
     title: str
     specs: dict = field(default_factory=dict)  # parameter name -> ParameterSpec (from the parameters cell)
     cell_timeout: int | None = None  # notebook metadata natoua.cell_timeout (seconds per cell)
+    # The notebook's bytes, read once: the cache key is their digest and these bytes (not the file as it
+    # may be by then) are what runs, so an edit saved during a build can never be cached under the old key.
+    source: bytes = field(default=b"", repr=False)
 
     @property
     def name(self) -> str:
@@ -144,8 +152,28 @@ def section_notebooks(selected=None, notebooks: Path | None = None) -> dict[str,
 def load_section(sid: str, notebook: Path, memo: Path | None = None) -> Section:
     """The section as its notebook declares it (raises if the file is not a readable notebook). `memo`: a
     folder remembering each notebook's parameters by content (see parameter_specs)."""
-    nb = json.loads(notebook.read_text(encoding="utf-8"))
-    return Section(sid, notebook, notebook_title(nb), parameter_specs(notebook, memo), notebook_cell_timeout(nb))
+    where = _shown(notebook)
+    try:
+        source = regular.read_bytes(notebook)
+        nb = json.loads(source.decode("utf-8"))
+        if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+            raise ValueError("not a notebook (no list of cells)")
+    except OSError as exc:
+        raise BuildError(f"{where}: {exc.strerror or exc}; nothing was built", EXIT_FAILED) from None
+    except json.JSONDecodeError as exc:
+        raise BuildError(f"{where}: not a valid notebook: invalid JSON at line {exc.lineno} ({exc.msg}); saved half-way? "
+                         f"save it again; nothing was built", EXIT_FAILED) from None
+    except (ValueError, RecursionError) as exc:
+        raise BuildError(f"{where}: not a valid notebook ({exc}); nothing was built", EXIT_FAILED) from None
+    return Section(sid, notebook, notebook_title(nb), parameter_specs(notebook, memo),
+                   notebook_cell_timeout(nb, where), source)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return str(path)
 
 
 def plan(selected=None, notebooks: Path | None = None, memo: Path | None = None) -> list[Section]:
@@ -162,10 +190,21 @@ def notebook_title(nb: dict) -> str:
     return "Untitled section"
 
 
-def notebook_cell_timeout(nb: dict) -> int | None:
-    """A notebook's own cell time limit (metadata {"natoua": {"cell_timeout": seconds}}), if it sets one."""
-    value = nb.get("metadata", {}).get("natoua", {}).get("cell_timeout")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+def notebook_cell_timeout(nb: dict, where: str = "notebook") -> int | None:
+    """A notebook's own cell time limit (metadata {"natoua": {"cell_timeout": seconds}}), if it sets one:
+    a number of seconds from 1 to MAX_CELL_TIMEOUT, like --cell-timeout (anything else stops the build)."""
+    import math
+
+    meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
+    natoua = meta.get("natoua") if isinstance(meta.get("natoua"), dict) else {}
+    if "cell_timeout" not in natoua:
+        return None
+    value = natoua["cell_timeout"]
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
+            or not 1 <= value <= MAX_CELL_TIMEOUT):
+        raise BuildError(f"{where}: metadata natoua.cell_timeout {value!r} is not a number of seconds from 1 to "
+                         f"{MAX_CELL_TIMEOUT}", EXIT_BAD_INPUT)
+    return math.ceil(value)
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -233,7 +272,11 @@ def parameter_specs(notebook: Path, memo: Path | None = None) -> dict[str, Param
 
     found = {}
     for name, p in _inspect(Path(notebook), memo).items():
-        default = ast.literal_eval(p["default"])
+        try:
+            default = ast.literal_eval(p["default"])
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise BuildError(f"{_shown(notebook)}: parameter {name!r}: the default {p['default']!r} is not a Python "
+                             f"literal (a parameters cell holds literals only); nothing was built", EXIT_FAILED) from None
         kind = p["inferred_type_name"]
         found[name] = _spec(name, type(default).__name__ if kind in (None, "None") else kind, default,
                             (p["help"] or "").strip())

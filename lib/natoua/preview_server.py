@@ -41,15 +41,42 @@ def is_loopback(address: str) -> bool:
         return False
 
 
+MAX_CONNECTIONS = 32  # connections served at once (each holds a thread); more are closed at once
+CONNECTION_TIMEOUT = 10  # seconds a connection may stay silent (a slow or idle client) before it is closed
+
+
 class PreviewServer(ThreadingHTTPServer):
+    """One thread per connection, at most MAX_CONNECTIONS of them, each closed after CONNECTION_TIMEOUT
+    seconds of silence: a client holding hundreds of connections open holds a bounded number of threads."""
+
     daemon_threads = True
     allow_remote = False
     engine: Engine
     pdf: PdfMaker
 
+    def __init__(self, *args, **kwargs):
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(*args, **kwargs)
+
     def verify_request(self, request, client_address) -> bool:
         """Refuse connections from anywhere but this machine (unless --allow-remote)."""
         return self.allow_remote or is_loopback(client_address[0])
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):  # every slot busy: close this one, hold no thread
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 RELOAD_SCRIPT = """<script>
@@ -88,6 +115,7 @@ class Handler(BaseHTTPRequestHandler):
     server: PreviewServer
     server_version = "natoua-preview"
     sys_version = ""
+    timeout = CONNECTION_TIMEOUT  # socket timeout on every read and write of the connection
 
     def log_message(self, format, *args):  # noqa: A002 (quiet console; requests are not news)
         log.debug("%s " + format, self.client_address[0], *args)

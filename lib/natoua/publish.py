@@ -25,6 +25,7 @@ deletes a build: old and rolled-back builds stay in `_editions/` until
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -70,6 +71,50 @@ class Locked(Exception):
     """Another build holds the lock."""
 
 
+class LockLost(Exception):
+    """The lock file this run locked was deleted or replaced while it ran (`make clean`, a stale-lock sweep):
+    another build may be running, so this one publishes nothing."""
+
+
+_HELD: dict[str, tuple[int, int]] = {}  # lock file -> (device, inode) of the file this process locked
+
+
+def _remember(path: Path) -> None:
+    st = os.stat(path)
+    _HELD[str(path)] = (st.st_dev, st.st_ino)
+
+
+def check_lock(reports: Path) -> None:
+    """Raise LockLost unless the lock file this process locked is still the one at its path. A lock is a
+    lock on a file, not a name: once the file is deleted, a second build locks a new file of the same name
+    and runs; the first must notice before it publishes or deletes anything."""
+    path = reports / ".build.lock"
+    expected = _HELD.get(str(path))
+    if expected is None:
+        return
+    try:
+        st = os.stat(path)
+        same = (st.st_dev, st.st_ino) == expected
+    except OSError:
+        same = False
+    if not same:
+        raise LockLost(f"the build lock {path} was removed while this run held it (another build may be running); "
+                       f"nothing published: run again")
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the run that named a folder `...-<pid>` (a run id) is still running: its staging and scratch
+    folders are its own, even if its lock file was deleted and another build now holds a new one."""
+    match = re.search(r"-(\d+)$", name)
+    if not match or int(match.group(1)) == os.getpid():
+        return False
+    try:
+        cmdline = Path(f"/proc/{match.group(1)}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"natoua" in cmdline or b"python" in cmdline
+
+
 def lock(reports: Path, wait: bool, timeout: float = 6 * 3600, on_wait=None) -> FileLock:
     """Hold the reports folder's build lock; with wait=False a held lock raises Locked at once,
     with wait=True `on_wait` is called once and the build waits its turn."""
@@ -77,6 +122,7 @@ def lock(reports: Path, wait: bool, timeout: float = 6 * 3600, on_wait=None) -> 
     held = FileLock(str(reports / ".build.lock"))
     try:
         held.acquire(timeout=0)
+        _remember(reports / ".build.lock")
         return held
     except Timeout:
         if not wait:
@@ -87,6 +133,7 @@ def lock(reports: Path, wait: bool, timeout: float = 6 * 3600, on_wait=None) -> 
         held.acquire(timeout=timeout)
     except Timeout:
         raise Locked(str(reports / ".build.lock")) from None
+    _remember(reports / ".build.lock")
     return held
 
 
@@ -108,14 +155,14 @@ def clean_leftovers(reports: Path) -> list[Path]:
     store = reports / EDITIONS
     if store.exists():
         for p in store.iterdir():
-            if p.name.startswith(TMP_PREFIX):
+            if p.name.startswith(TMP_PREFIX) and not _owner_alive(p.name):
                 shutil.rmtree(p, ignore_errors=True)
                 removed.append(p)
         for build in store.iterdir():  # brief folders a killed `natoua briefs` left unlinked
             if build.is_dir() and not build.name.startswith(TMP_PREFIX):
                 linked_briefs = (build / "briefs").resolve() if (build / "briefs").is_symlink() else None
                 for p in build.glob(".briefs-*"):
-                    if p != linked_briefs:
+                    if p != linked_briefs and not _owner_alive(p.name):
                         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
                         removed.append(p)
     for folder in (reports, reports / PARTIAL):
@@ -127,6 +174,8 @@ def clean_leftovers(reports: Path) -> list[Path]:
     runs = reports / ".cache" / "runs"  # scratch folders of failed or killed builds
     if runs.is_dir():
         for p in runs.iterdir():
+            if _owner_alive(p.name):
+                continue
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
             removed.append(p)
     sections = reports / ".cache" / "sections"  # a cache write cut short (disk full, killed)
@@ -176,24 +225,36 @@ def currencies(reports: Path, partial: bool = False) -> list[str]:
 
 
 def prune(reports: Path, keep: int) -> list[Path]:
-    """Delete all but the `keep` newest builds of each edition date; a build a link points to is never
-    deleted (call while holding the lock)."""
+    """Delete all but the `keep` newest builds of each edition date and kind (full editions and partial
+    builds counted apart, so the newest full edition of a date is never deleted for a newer partial one,
+    nor for a missing link); a build a link points to is never deleted (call while holding the lock)."""
     store = reports / EDITIONS
     if not store.is_dir():
         return []
+    keep = max(1, keep)
     linked = {p.resolve() for folder in (reports, reports / PARTIAL) if folder.is_dir()
               for p in folder.iterdir() if p.is_symlink()}
-    by_date: dict[str, list[Path]] = {}
+    by_kind: dict[tuple[str, bool], list[Path]] = {}
     for p in store.iterdir():
         if p.is_dir() and not p.name.startswith(TMP_PREFIX) and "--" in p.name:
-            by_date.setdefault(p.name.split("--")[0], []).append(p)
+            by_kind.setdefault((p.name.split("--")[0], _is_partial(p)), []).append(p)
     removed = []
-    for builds in by_date.values():
+    for builds in by_kind.values():
         for p in sorted(builds, key=lambda b: b.name, reverse=True)[keep:]:
             if p.resolve() not in linked:
+                check_lock(reports)
                 shutil.rmtree(p)
                 removed.append(p)
     return sorted(removed)
+
+
+def _is_partial(build: Path) -> bool:
+    import json
+
+    try:
+        return bool(json.loads((build / "manifest.json").read_text(encoding="utf-8")).get("partial", False))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def current(reports: Path, as_of: str, partial: bool = False, currency: str = DEFAULT_CURRENCY) -> Path | None:
@@ -255,6 +316,7 @@ def publish(staging: Path, reports: Path, as_of: str, run_id: str, partial: bool
     """Give the staged build its final name, then switch its edition link (`<as_of>`, `<as_of>-usd`) and its
     currency's `latest` (`latest`, `latest-usd`) to it (for a partial build, under `partial/`). Another
     currency's links are never touched."""
+    check_lock(reports)
     check_layout(reports, as_of, currency)
     key, latest = edition_key(as_of, currency), latest_name(currency)
     final = reports / EDITIONS / f"{key}--{run_id}"
@@ -276,9 +338,21 @@ def _switch_link(link: Path, target: Path) -> None:
     os.replace(tmp, link)
 
 
-def switch_briefs(edition: Path, staging: Path) -> None:
-    """Switch edition/briefs to the new folder with one atomic rename of a symlink; drop the old folder."""
+def switch_briefs(edition: Path, staging: Path, reports: Path | None = None) -> None:
+    """Switch edition/briefs to the new folder with one atomic rename of a symlink; drop the old folder.
+    Briefs already published for allies the new folder lacks are carried into it first (hard links), so
+    briefs are published per ally: building EST never removes POL."""
     link = edition / "briefs"
+    old = link.resolve() if link.is_symlink() else (link if link.is_dir() else None)
+    if old is not None and old.is_dir():
+        for f in old.iterdir():
+            if f.is_file() and not f.name.startswith(".") and not (staging / f.name).exists():
+                try:
+                    os.link(f, staging / f.name)
+                except OSError:
+                    shutil.copyfile(f, staging / f.name)
+    if reports is not None:
+        check_lock(reports)
     old = link.resolve() if link.is_symlink() else None
     if link.exists() and not link.is_symlink():
         shutil.rmtree(link)

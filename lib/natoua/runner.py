@@ -198,7 +198,7 @@ class Runner:
     def prepare(self, tasks: list[Task], skip=None) -> Run:
         """Look each task up in the cache (unless --force); start the workers for those that must run.
         `skip(task, key)` may leave a task out (the preview does not re-run a failure nothing fixed)."""
-        keys = {t.name: cache.section_key(t.section.notebook, t.parameters) for t in tasks}
+        keys = {t.name: cache.section_key(t.section.source or t.section.notebook, t.parameters) for t in tasks}
         cached, to_run, skipped = {}, [], []
         for t in tasks:
             entry = None if self.options.force else self._usable(t, keys[t.name])
@@ -235,7 +235,7 @@ class Runner:
         `keep_failed/<name>.ipynb` when given. Returns every task's outcome."""
         scratch = self.scratch / run.run_id
         by_name = {t.name: t for t in run.to_run}
-        jobs = [Job(t.name, t.section.notebook, t.parameters, scratch / f"{t.name}.ipynb",
+        jobs = [Job(t.name, self._executed_source(t, scratch), t.parameters, scratch / f"{t.name}.ipynb",
                     export_title=t.export_title, timeout=self.cell_timeout(t.section)) for t in run.to_run]
         results: dict[str, Result] = {}
 
@@ -277,6 +277,17 @@ class Runner:
             else:
                 run.outcomes[t.name] = Outcome(t, key, "skipped")
         return run.outcomes
+
+    @staticmethod
+    def _executed_source(task: Task, scratch: Path) -> Path:
+        """The notebook as it was read when its cache key was taken (a copy in the run's scratch folder), so
+        the bytes that run are the bytes the key names, whatever happens to the file meanwhile."""
+        if not task.section.source:
+            return task.section.notebook
+        scratch.mkdir(parents=True, exist_ok=True)
+        copy = scratch / f"{task.name}.source.ipynb"
+        copy.write_bytes(task.section.source)
+        return copy
 
     def run(self, tasks: list[Task], on_result=None, skip=None, keep_failed: Path | None = None) -> Run:
         """Prepare, validate and execute; with invalid data nothing executes (see run.problems)."""

@@ -26,7 +26,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def csv_safe(value) -> str:
     """A text cell that a spreadsheet will not evaluate: formula-like starts get a leading quote."""
     text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-    if text.startswith(FORMULA_START):
+    if text.startswith(FORMULA_START) or text.lstrip()[:1] in FORMULA_START:  # " =1+1" is a formula too
         return "'" + text
     return text
 

@@ -15,23 +15,36 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
+from . import paths, regular
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 HTML_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]")
 THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 # C0 and C1 control characters other than tab and newline (NUL, ANSI escapes, ...): never data, never printed raw.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidirectional controls (embeddings, overrides, isolates, marks): invisible, and they reorder how the text
+# around them is shown ("TAHW" shown as "WHAT"), so what a reader sees is not what the data say.
+BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# A resource path that names a scheme (http:, file:, s3:...) or a network location is not a local file.
+URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//|\\")
+MAX_FILE_BYTES = 64 * 1024 * 1024  # one CSV (the largest dataset is under 1 MB): bounds the validator's memory
+MAX_DESCRIPTOR_BYTES = 16 * 1024 * 1024  # datapackage.json
+MAX_PROBLEMS_PER_FILE = 50  # problems printed per file; the rest are counted in one line
 MAX_CELL = 128 * 1024  # characters in one CSV cell
 NON_FINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}
 
 
 def printable(text: str) -> str:
-    """Text with control characters shown as escapes (a terminal must never receive them raw)."""
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(text))
+    """Text with control and bidi characters shown as escapes (a terminal must never receive them raw)."""
+    text = CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(text))
+    return BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def _control_problem(cell: str) -> str:
+    if not CONTROL.search(cell):
+        char = BIDI.search(cell).group(0)
+        return (f"contains bidirectional control character U+{ord(char):04X} (it reorders how the text is "
+                f"shown); remove it")
     char = CONTROL.search(cell).group(0)
     names = {"\x00": "NUL", "\x1b": "ESC, an ANSI escape sequence", "\r": "carriage return", "\x7f": "DEL"}
     return f"contains control character U+{ord(char):04X} ({names.get(char, 'not text')}); remove it"
@@ -60,8 +73,15 @@ def validate_package(data_dir: Path | None = None, cache_dir: Path | None = None
     dp_name = _rel(descriptor_path, base)
     if not descriptor_path.exists():
         return [Problem(dp_name, None, None, "data package descriptor is missing")]
+    what = regular.not_regular(descriptor_path)
+    if what:
+        return [Problem(dp_name, None, None, f"is {what}, not a regular file; nothing was read")]
+    if descriptor_path.stat().st_size > MAX_DESCRIPTOR_BYTES:
+        return [Problem(dp_name, None, None, f"is larger than {MAX_DESCRIPTOR_BYTES // 2**20} MB; nothing was read")]
     try:
-        descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+        descriptor = json.loads(regular.read_text(descriptor_path))
+    except regular.NotRegularFile as exc:
+        return [Problem(dp_name, None, None, f"is {exc.what}, not a regular file; nothing was read")]
     except UnicodeDecodeError as exc:
         return [Problem(dp_name, None, None, f"not valid UTF-8: {exc.reason}")]
     except json.JSONDecodeError as exc:
@@ -98,7 +118,23 @@ def validate_package(data_dir: Path | None = None, cache_dir: Path | None = None
     problems += _provenance_rules(valid, texts, base)
     problems += _reading_rules(valid, texts, base)
     problems += _snapshot_rules(base)
-    return sorted(set(_without_cascades(problems)), key=lambda p: (p.file, p.row or 0, p.column or "", p.message))
+    found = sorted(set(_without_cascades(problems)), key=lambda p: (p.file, p.row or 0, p.column or "", p.message))
+    return _capped(found)
+
+
+def _capped(problems: list[Problem]) -> list[Problem]:
+    """At most MAX_PROBLEMS_PER_FILE problems per file, then one line counting the rest (a file with a
+    million bad rows must not print a million lines into a schedule's log)."""
+    out, shown = [], {}
+    for p in problems:
+        shown[p.file] = shown.get(p.file, 0) + 1
+        if shown[p.file] <= MAX_PROBLEMS_PER_FILE:
+            out.append(p)
+    for file, count in sorted(shown.items()):
+        if count > MAX_PROBLEMS_PER_FILE:
+            out.append(Problem(file, None, None, f"... and {count - MAX_PROBLEMS_PER_FILE:,} more problem(s) in "
+                                                 f"this file (the first {MAX_PROBLEMS_PER_FILE} are listed)"))
+    return out
 
 
 def _without_cascades(problems: list[Problem]) -> list[Problem]:
@@ -122,11 +158,16 @@ def _check_resource_entry(res, index: int, base: Path, dp_name: str, seen: set[s
     seen.add(name)
     if not isinstance(raw, str) or not raw:
         return [Problem(dp_name, None, name, "resource has no path")]
+    if URL_LIKE.search(raw):
+        return [Problem(dp_name, None, name, f"path {raw!r} is not a local path: a resource is a file inside the "
+                                             f"data folder, given relative to it (nothing is fetched)")]
     target = (base / raw).resolve()
     if Path(raw).is_absolute() or ".." in Path(raw).parts or not target.is_relative_to(base):
         return [Problem(dp_name, None, name, f"path {raw!r} points outside the data folder")]
     if not raw.endswith(".csv"):
         return [Problem(dp_name, None, name, f"path {raw!r} is not a .csv file")]
+    if "dialect" in res and not isinstance(res["dialect"], dict):
+        return [Problem(dp_name, None, name, "dialect must be an inline object (a path or URL is never read)")]
     if not isinstance(res.get("schema"), dict) or not res["schema"].get("fields"):
         return [Problem(dp_name, None, name, "resource has no inline Table Schema with fields")]
     fields = res["schema"]["fields"]
@@ -137,8 +178,16 @@ def _check_resource_entry(res, index: int, base: Path, dp_name: str, seen: set[s
             return [Problem(dp_name, None, name, f"schema.fields[{i}] must be an object with a name, not {json.dumps(f)[:60]}")]
         if not isinstance(f.get("type", "string"), str) or not isinstance(f.get("constraints", {}), dict):
             return [Problem(dp_name, None, name, f"schema.fields[{i}] ({f['name']}): type must be text and constraints an object")]
+    what = regular.not_regular(target)
+    if what:
+        return [Problem(_rel(target, base), None, None, f"is {what}, not a regular file (resource {name!r}); "
+                                                        f"nothing was read")]
     if not target.is_file():
         return [Problem(_rel(target, base), None, None, f"file is missing (resource {name!r} in datapackage.json)")]
+    if target.stat().st_size > MAX_FILE_BYTES:
+        return [Problem(_rel(target, base), None, None, f"file is larger than {MAX_FILE_BYTES // 2**20} MB "
+                                                        f"({target.stat().st_size:,} bytes); datasets hold tidy tables "
+                                                        f"of short text, nothing was read")]
     return []
 
 
@@ -149,7 +198,10 @@ def _check_file(res: dict, base: Path) -> tuple[list[Problem], list[list[str]]]:
 
     path = (base / res["path"]).resolve()
     name = _rel(path, base)
-    data = path.read_bytes()
+    try:
+        data = regular.read_bytes(path)
+    except regular.NotRegularFile as exc:
+        return [Problem(name, None, None, f"is {exc.what}, not a regular file; nothing was read")], []
     if not data.strip():
         return [Problem(name, None, None, "file is empty (expected a header and data rows)")], []
     try:
@@ -177,12 +229,12 @@ def _check_file(res: dict, base: Path) -> tuple[list[Problem], list[list[str]]]:
     header = rows[0] if rows else []
     expected = [f.get("name") for f in res["schema"]["fields"]]
     problems = [Problem(name, 1, f"#{i + 1}", f"column name {_control_problem(label)}")
-                for i, label in enumerate(header) if CONTROL.search(label)]
+                for i, label in enumerate(header) if CONTROL.search(label) or BIDI.search(label)]
     if problems:
         return problems, []
     for line, row in enumerate(rows[1:], start=2):
         for i, cell in enumerate(row):
-            if CONTROL.search(cell.replace("\r\n", "\n")):
+            if CONTROL.search(cell.replace("\r\n", "\n")) or BIDI.search(cell):
                 column = header[i] if i < len(header) else f"#{i + 1}"
                 problems.append(Problem(name, line, column, _control_problem(cell.replace("\r\n", "\n"))))
     if problems:
@@ -218,7 +270,7 @@ def _frictionless_problems(descriptor: dict, resources: list[dict], base: Path,
     clean = []
     for res in resources:
         res = json.loads(json.dumps(res))
-        res["encoding"] = "utf-8-sig" if (base / res["path"]).read_bytes().startswith(b"\xef\xbb\xbf") else "utf-8"
+        res["encoding"] = "utf-8-sig" if regular.read_bytes(base / res["path"]).startswith(b"\xef\xbb\xbf") else "utf-8"
         # Foreign keys into a resource that is itself broken are reported on that resource.
         fks = res.get("schema", {}).get("foreignKeys", [])
         res["schema"]["foreignKeys"] = [fk for fk in fks if fk.get("reference", {}).get("resource", res["name"]) in names | {""}]
@@ -274,7 +326,7 @@ def _frictionless_cached(descriptor: dict, resources: list[dict], base: Path, ca
     frictionless_version = version("frictionless")  # without importing it: nothing may need re-reading
 
     by_name = {r["name"]: r for r in resources}
-    file_digest = {r["name"]: hashlib.sha256((base / r["path"]).read_bytes()).hexdigest() for r in resources}
+    file_digest = {r["name"]: hashlib.sha256(regular.read_bytes(base / r["path"])).hexdigest() for r in resources}
 
     def targets(res):
         fks = res.get("schema", {}).get("foreignKeys", [])
@@ -410,8 +462,11 @@ def _text_rules(res: dict, rows: list[list[str]], base: Path) -> list[Problem]:
             if i >= len(row):
                 continue
             cell = row[i]
-            if cell[:1] in FORMULA_PREFIXES:
-                problems.append(Problem(file, line, header[i], f"text starts with {cell[0]!r} (spreadsheet formula injection risk); reword it"))
+            first = cell.lstrip()[:1]  # a spreadsheet ignores leading spaces: " =HYPERLINK(...)" is a formula too
+            if first in FORMULA_PREFIXES:
+                lead = "" if cell[:1] == first else " after leading whitespace"
+                problems.append(Problem(file, line, header[i], f"text starts with {first!r}{lead} (spreadsheet formula "
+                                                               f"injection risk); reword it"))
             if HTML_MARKUP.search(cell):
                 tag = HTML_MARKUP.search(cell).group(0)
                 problems.append(Problem(file, line, header[i], f"text contains HTML markup ({tag!r}...); datasets hold plain text"))
@@ -537,7 +592,7 @@ def _reading_rules(resources: list[dict], texts: dict, base: Path) -> list[Probl
     snapshots: dict[str, str] = {}  # source id -> metadata file
     for meta_path in sorted((base / "raw").glob("*/*.meta.json")):
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta = json.loads(regular.read_text(meta_path))  # a FIFO here is refused, never waited on
         except (OSError, UnicodeDecodeError, ValueError):
             continue  # reported by the snapshot rules
         if isinstance(meta, dict) and isinstance(meta.get("source_id"), str):

@@ -14,3 +14,7 @@ import numpy  # noqa: E402,F401
 import pandas  # noqa: E402,F401
 
 from natoua import blocks, charts, claims, data, fmt, tables  # noqa: E402,F401
+
+from natoua import output_limit  # noqa: E402
+
+output_limit.install()  # a cell that prints without end fails at the output limit, naming it

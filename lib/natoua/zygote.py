@@ -83,39 +83,92 @@ def _become_kernel(request: dict) -> None:
 
 # --- the client side (in a build worker) -----------------------------------------------------
 
+class ZygoteError(RuntimeError):
+    """The zygote did not start or answer in time, or died (a kernel could not be forked)."""
+
+
 class Zygote:
-    """A running zygote process; `fork` returns the pid of a new kernel."""
+    """A running zygote process; `fork` returns the pid of a new kernel.
+
+    The zygote is watched like a kernel: every exchange with it has a deadline, and a zygote that died,
+    was stopped (SIGSTOP) or stopped answering is killed and replaced by a fresh one, once per request,
+    so one broken zygote never fails the sections that come after it.
+    """
+
+    start_timeout = 120.0  # seconds for a new zygote to import everything and say "ready" (generous: load)
+    reply_timeout = 60.0  # seconds for a fork request to be answered (a fork takes milliseconds)
 
     def __init__(self, env: dict):
-        env = dict(env, PYTHONHASHSEED="0")
+        self.env = dict(env, PYTHONHASHSEED="0")
+        self.lock = threading.Lock()
+        self.replaced = 0  # zygotes replaced after they died or stopped answering
+        self._start()
+
+    def _start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from natoua.zygote import serve; serve()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env, bufsize=0,
         )
-        self.lock = threading.Lock()
+        self._buffer = b""
         self._ready = False
+
+    def _readline(self, timeout: float) -> str:
+        """One line from the zygote, or ZygoteError when it exits or stays silent past the deadline."""
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ZygoteError(f"kernel zygote did not answer within {timeout:g} s")
+            readable, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if not readable:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise ZygoteError(f"kernel zygote exited (exit code {self.proc.poll()})")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode()
 
     def wait_ready(self) -> None:
         if not self._ready:
-            line = self.proc.stdout.readline()
+            line = self._readline(self.start_timeout)
             if line.strip() != "ready":
-                raise RuntimeError(f"kernel zygote failed to start (exit code {self.proc.poll()})")
+                raise ZygoteError(f"kernel zygote failed to start (exit code {self.proc.poll()})")
             self._ready = True
 
+    def _request(self, request: dict) -> int:
+        self.wait_ready()
+        self.proc.stdin.write((json.dumps(request) + "\n").encode())
+        self.proc.stdin.flush()
+        return int(json.loads(self._readline(self.reply_timeout))["pid"])
+
     def fork(self, argv: list[str], env: dict, cwd: str, log: str) -> int:
+        request = {"argv": argv, "env": env, "cwd": cwd, "log": log}
         with self.lock:
-            self.wait_ready()
-            self.proc.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd, "log": log}) + "\n")
-            self.proc.stdin.flush()
-            reply = self.proc.stdout.readline()
-        if not reply:
-            raise RuntimeError("kernel zygote exited")
-        return int(json.loads(reply)["pid"])
+            try:
+                return self._request(request)
+            except (ZygoteError, OSError, ValueError, KeyError):  # dead (broken pipe), stopped or garbled
+                self.close()
+                self.replaced += 1
+                self._start()
+                try:
+                    return self._request(request)
+                except (OSError, ValueError, KeyError) as exc:
+                    raise ZygoteError(f"kernel zygote failed twice: {exc}") from None
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.kill()
+            self.proc.kill()  # SIGKILL ends a stopped process too
             self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
 
 
 class _ForkedProcess:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .. import paths
+from .. import paths, regular
 from ..files import write_atomic
 
 META_SUFFIX = ".meta.json"
@@ -147,7 +147,7 @@ def snapshot_meta(publisher: str, data_dir: Path | None = None) -> tuple[Path, d
 
 
 def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(regular.read_bytes(path)).hexdigest()
 
 
 # --- what would change -----------------------------------------------------------------
@@ -320,8 +320,15 @@ def snapshot_problems(data_dir: Path) -> list[tuple[str, str | None, str]]:
         return found
     for meta_path in sorted(root.glob("*/*" + META_SUFFIX)):
         rel = str(meta_path.relative_to(data_dir.parent))
+        what = regular.not_regular(meta_path)
+        if what:
+            found.append((rel, None, f"is {what}, not a regular file; nothing was read"))
+            continue
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta = json.loads(regular.read_text(meta_path))
+        except regular.NotRegularFile as exc:
+            found.append((rel, None, f"is {exc.what}, not a regular file; nothing was read"))
+            continue
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             found.append((rel, None, f"not valid JSON: {exc}"))
             continue
@@ -330,7 +337,9 @@ def snapshot_problems(data_dir: Path) -> list[tuple[str, str | None, str]]:
             found.append((rel, missing[0], f"metadata field is missing ({', '.join(missing)})"))
             continue
         snap = meta_path.parent / str(meta["file"])
-        if Path(str(meta["file"])).name != meta["file"] or not snap.is_file():
+        if regular.not_regular(snap):
+            found.append((rel, "file", f"snapshot {meta['file']!r} is {regular.not_regular(snap)}, not a regular file"))
+        elif Path(str(meta["file"])).name != meta["file"] or not snap.is_file():
             found.append((rel, "file", f"snapshot {meta['file']!r} is missing beside its metadata"))
         elif sha256(snap) != meta["sha256"]:
             found.append((rel, "sha256", f"{meta['file']} does not match its recorded sha256 "

@@ -1,0 +1,117 @@
+"""Every process a build starts ends with it, in whatever session or process group it put itself.
+
+Kernels run in their own process group, and a notebook can start processes that leave it (`setsid`,
+`start_new_session=True`, a double fork): killing the group misses those. What they cannot shed is
+their environment. Each build (or preview, or briefs run) marks its environment with `NATOUA_RUN=<token>`
+before it starts any worker, and each kernel gets its own `NATOUA_KERNEL=<token>`; every process started
+from there inherits both. `sweep` finds the marked processes in /proc/<pid>/environ (the environment a
+process started with, which a child's later changes do not remove) and kills them. This needs no cgroup
+(so it works the same as root, in CI and in containers). A process that clears its own environment and
+re-executes itself (`env -i`) escapes it; nothing in a notebook has a reason to.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+from pathlib import Path
+
+RUN_ENV = "NATOUA_RUN"  # one token per build, preview or briefs run
+KERNEL_ENV = "NATOUA_KERNEL"  # one token per kernel
+_PROC = Path("/proc")
+
+
+def new_token() -> str:
+    """`<pid>-<random>`: the pid names the process that owns the token (see `sweep_orphans`)."""
+    return f"{os.getpid()}-{secrets.token_hex(8)}"
+
+
+def start_run() -> str:
+    """Mark this process's environment (inherited by every process it starts from now on)."""
+    token = new_token()
+    os.environ[RUN_ENV] = token
+    return token
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return (_PROC / str(pid) / "environ").read_bytes()
+    except OSError:  # gone, a kernel thread, or not ours to read
+        return b""
+
+
+def _pids() -> list[int]:
+    try:
+        return [int(p.name) for p in _PROC.iterdir() if p.name.isdigit()]
+    except OSError:
+        return []
+
+
+def marked(name: str, value: str) -> list[int]:
+    """Processes (other than this one) whose starting environment holds name=value."""
+    needle = f"{name}={value}".encode()
+    me = os.getpid()
+    return [pid for pid in _pids() if pid != me and needle in _environ(pid).split(b"\0")]
+
+
+def sweep(name: str, value: str | None, rounds: int = 20) -> int:
+    """Kill every process marked name=value; returns how many were killed. Stopped first, then killed,
+    round after round, so a process that forks while being swept cannot leave a child behind."""
+    if not value:
+        return 0
+    killed = set()
+    for _ in range(rounds):
+        found = [pid for pid in marked(name, value) if pid not in killed or _alive(pid)]
+        if not found:
+            break
+        for pid in found:
+            _signal(pid, signal.SIGSTOP)
+        for pid in found:
+            _signal(pid, signal.SIGKILL)
+            killed.add(pid)
+    return len(killed)
+
+
+def sweep_orphans() -> int:
+    """Kill processes left by runs whose owner is gone (a build killed with SIGKILL cannot sweep)."""
+    count = 0
+    me = os.getpid()
+    for pid in _pids():
+        if pid == me:
+            continue
+        for entry in _environ(pid).split(b"\0"):
+            if entry.startswith(f"{RUN_ENV}=".encode()):
+                token = entry.split(b"=", 1)[1].decode(errors="replace")
+                owner = token.split("-", 1)[0]
+                if owner.isdigit() and int(owner) != me and not _is_owner(int(owner), token):
+                    count += sweep(RUN_ENV, token)
+                break
+    return count
+
+
+def _is_owner(pid: int, token: str) -> bool:
+    """Whether process `pid` is alive and is the run that made `token` (its environment holds it now,
+    which /proc does not show for a variable set after start: so any live natoua process counts)."""
+    if not _alive(pid):
+        return False
+    try:
+        cmdline = (_PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"natoua" in cmdline or b"pytest" in cmdline
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(_PROC / str(pid) / "stat") as fh:
+            return not fh.read().rsplit(") ", 1)[-1].startswith(("Z", "X"))
+    except OSError:
+        return False
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
