@@ -296,6 +296,7 @@ def test_the_watcher_sees_content_changes_not_touches_or_outputs(tmp_path):
     assert w.changed() == [nb]
 
 
+@pytest.mark.full  # a process per case; the rules themselves are the build's (runner.check, tested in-process)
 @pytest.mark.parametrize("args, message", [
     (["--host", "0.0.0.0"], "--host '0.0.0.0' is not this machine"),
     (["--port", "70000"], "--port 70000 must be between"),
