@@ -597,3 +597,35 @@ def test_processes_left_by_a_build_killed_with_sigkill_are_ended_by_the_next_bui
     assert second.returncode == 0, second.stdout + second.stderr
     assert _wait_gone(pids) == [], "processes of the killed build are still running"
     assert _wait_gone([int(p) for p in pids_file.read_text().split()]) == []
+
+
+def test_a_zygote_stopped_by_a_cell_costs_the_next_section_nothing(tmp_path):
+    """Section 13 stops its kernel's zygote (SIGSTOP). With one worker, section 14's kernel was forked by that
+    zygote before it stopped, and the next one must be forked too: the zygote is replaced after its deadline
+    and 14 runs on a kernel from the new zygote, instead of failing or waiting for ever."""
+    code = "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)"  # a kernel's parent is its zygote
+    notebooks = scratch_notebooks(tmp_path / "notebooks", code)
+    second = scratch_notebooks(tmp_path / "other", "x = 1") / "13_scratch.ipynb"
+    (notebooks / "14_scratch.ipynb").write_bytes(second.read_bytes())
+    proc, left = run_scratch_build(notebooks, tmp_path / "reports", "--jobs", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "13 13_scratch" in proc.stdout and "14 14_scratch" in proc.stdout and "FAILED" not in proc.stdout
+    assert not left
+
+
+def test_a_running_preview_refuses_a_fifo_instead_of_hanging(data_copy, tmp_path):
+    from natoua import build
+    from natoua.preview import Engine
+
+    _make_special(data_copy / "datapackage.json", "fifo")
+    engine = Engine(build.Options(as_of="2026-03-31", out=tmp_path / "reports"),
+                    notebooks=scratch_notebooks(tmp_path / "notebooks", "x = 1"))
+    done = []
+    thread = threading.Thread(target=lambda: done.append(engine.refresh()), daemon=True)
+    thread.start()
+    thread.join(GUARD)
+    try:
+        assert done, "the preview's refresh is stuck"
+        assert any("data/datapackage.json:-:-: is a FIFO (named pipe)" in p for p in done[0].problems), done[0]
+    finally:
+        engine.close()

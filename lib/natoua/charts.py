@@ -156,9 +156,9 @@ def new(width: float = PRINT_WIDTH, height: float = 3.4, **kwargs):
     return fig, ax
 
 
-def _fit_print_width(fig) -> tuple[float, float]:
+def _fit_print_width(fig):
     """Resize the figure so its saved (tight) width is PRINT_WIDTH: its text is then printed at its size.
-    Returns the tight size (inches) as last drawn.
+    Returns the tight box (inches) as last laid out.
 
     The tight box grows about one to one with the figure's width under constrained layout; a few secant
     steps settle it to a fortieth of a millimetre, deterministically."""
@@ -166,7 +166,8 @@ def _fit_print_width(fig) -> tuple[float, float]:
     width, height = fig.get_size_inches()
     prev = None
     for _ in range(6):
-        got = _tight_size(fig)
+        box = _tight_box(fig)
+        got = (float(box.width), float(box.height))
         error = got[0] - target
         if abs(error) < 1e-3:  # inches: 0.02% of the width
             break
@@ -178,14 +179,21 @@ def _fit_print_width(fig) -> tuple[float, float]:
         width = width - error / slope
         fig.set_size_inches(width, height)
     else:
-        got = _tight_size(fig)
-    return got
+        box = _tight_box(fig)
+    return box
+
+
+def _tight_box(fig):
+    """The box (inches) of what the figure draws, laid out (constrained layout runs on draw). Laid out only,
+    not rasterised: the same layout and box as a full draw (the PNG and SVG bytes are unchanged, checked on
+    every figure of the report), for about a tenth less CPU per figure; `render` saves the files from it."""
+    fig.draw_without_rendering()
+    return fig.get_tightbbox(fig.canvas.get_renderer())
 
 
 def _tight_size(fig) -> tuple[float, float]:
-    """Width and height (inches) of what the figure draws, laid out (constrained layout runs on draw)."""
-    fig.draw_without_rendering()  # layout and text metrics, no pixels
-    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    """Width and height (inches) of what the figure draws, laid out."""
+    box = _tight_box(fig)
     return float(box.width), float(box.height)
 
 
@@ -300,7 +308,8 @@ def render(fig, *, title: str, caption: str, source, alt: str, dense: bool = Fal
     for name, text in (("title", title), ("caption", caption), ("alt", alt)):
         if not str(text).strip():
             raise ValueError(f"figure {name} is required")
-    width, height = _fit_print_width(fig)  # leaves the figure drawn at its final size
+    tight = _fit_print_width(fig)  # leaves the figure laid out at its final size
+    width, height = float(tight.width), float(tight.height)
     scale = print_scale(fig, width)
     sizes = [(t.get_text(), round(t.get_fontsize() * scale, 2)) for t in texts(fig, draw=False)]
     small = [(t, size) for t, size in sizes if size < MIN_FONT_PT - 0.01]
@@ -312,7 +321,7 @@ def render(fig, *, title: str, caption: str, source, alt: str, dense: bool = Fal
     line, markup = links.source_line(source)
     # Both files from the layout just measured: the same box, and no layout or tight-box pass per file
     # (each is a full draw; the heatmap's took seconds).
-    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(PAD)
+    box = tight.padded(PAD)
     with plt.rc_context({"figure.constrained_layout.use": False}):
         fig.set_layout_engine(None)  # keep the layout as measured; savefig then skips its dry-run draw
     png = png_bytes(fig, close=False, bbox=box)

@@ -147,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import procs
 
+    before = os.environ.get(procs.RUN_ENV)
     token = procs.start_run()  # every process this run starts carries it; all are ended below
     owner = os.getpid()
-    _on_signals(owner, token)
+    previous_handlers = _on_signals(owner, token)
     try:
         if args.command == "build":
             return _build(args)
@@ -161,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
             return _prune(args)
         if args.command == "briefs":
             from .briefs import run_briefs
+            from .execute import quiet_imports
 
+            quiet_imports()  # like the build: a cold validation otherwise pays about 2 s of CPU for it
             return run_briefs(args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -185,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if os.getpid() == owner:
             procs.sweep(procs.RUN_ENV, token)  # kernels and whatever they started, in any session
+            # called in-process (a test, a notebook): leave the caller's environment and signals as they were
+            os.environ.pop(procs.RUN_ENV, None) if before is None else os.environ.__setitem__(procs.RUN_ENV, before)
+            _restore_signals(previous_handlers)
     return EXIT_BAD_INPUT
 
 
@@ -192,7 +198,7 @@ class Terminated(BaseException):
     """SIGTERM (systemd's stop, `kill`): unwound like Ctrl-C, so locks are released and staging removed."""
 
 
-def _on_signals(owner: int, token: str) -> None:
+def _on_signals(owner: int, token: str) -> dict:
     """SIGTERM and SIGINT first end every process of this run (kernels and their children, whatever their
     session), so workers stop waiting on them at once, then unwind the build (exit 143 or 130). In a
     worker process (forked from this one) the signals keep their usual meaning."""
@@ -209,9 +215,19 @@ def _on_signals(owner: int, token: str) -> None:
         procs.sweep(procs.RUN_ENV, token)
         raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
 
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     signal.signal(signal.SIGTERM, handler)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, handler)
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        if handler is not None:
+            signal.signal(sig, handler)
 
 
 def _count(value: str) -> int:

@@ -84,6 +84,10 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
         log.info("compared with the %s edition (%s): %d figures moved", diff.previous_as_of, previous.name, len(diff.moved))
     claims_json = json.dumps(ledger, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     report_nb = assemble.assemble(ed)
+    pdf_job = None
+    if options.pdf:  # Typst releases the GIL while it typesets: the PDF runs beside the HTML, on a second core
+        attachments = pdf_attachments(claims_json, entries, options.as_of)
+        pdf_job = _in_thread(lambda: notebook_to_pdf(report_nb, attachments, name=file_stem(options.as_of, options.currency)))
     exporter = ReportHTMLExporter()
     t0 = time.perf_counter()
     html, _ = exporter.from_notebook_node(report_nb, resources={"metadata": {"name": file_stem(options.as_of, options.currency)}})
@@ -91,13 +95,11 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
     stem = file_stem(options.as_of, options.currency)
     (staging / f"{stem}.html").write_text(html, encoding="utf-8")
     log.info("wrote %s.html (%d bytes)", stem, len(html.encode("utf-8")))
-    if options.pdf:
-        t0 = time.perf_counter()
-        pdf = notebook_to_pdf(report_nb, pdf_attachments(claims_json, entries, options.as_of), name=file_stem(options.as_of, options.currency))
-        run.timings["pdf"] = time.perf_counter() - t0
+    if pdf_job is not None:
+        pdf, run.timings["pdf"] = pdf_job.result()  # raises what the PDF raised
         (staging / f"{stem}.pdf").write_bytes(pdf)
         log.info("wrote %s.pdf (%d bytes)", stem, len(pdf))
-    nbformat.write(report_nb, str(staging / f"{stem}.ipynb"))
+    nbformat.write(report_nb, str(staging / f"{stem}.ipynb"))  # after the PDF: both read report_nb
 
     (staging / "claims.json").write_text(claims_json, encoding="utf-8")
     manifest = {
@@ -129,6 +131,21 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
+
+
+def _in_thread(work):
+    """Start `work()` in a thread; the future's result is (its value, its seconds), or raises what it raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def timed():
+        t0 = time.perf_counter()
+        value = work()
+        return value, time.perf_counter() - t0
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="natoua-pdf")
+    future = pool.submit(timed)
+    pool.shutdown(wait=False)
+    return future
 
 
 def pdf_attachments(claims_json: str, entries: dict, as_of: str | None = None) -> list[tuple[str, bytes, str]]:

@@ -119,11 +119,18 @@ def rows(as_of=None, measure: str = "allocation") -> pd.DataFrame:
             .agg(eur_bn=("eur_bn", "sum"), source_id=("source_id", "first")))
 
 
-def donor_group(iso3: str) -> str:
-    """'Europe', 'United States' or 'Other donors'."""
+def donor_group(iso3: str, europe: set[str] | None = None) -> str:
+    """'Europe', 'United States' or 'Other donors' (`europe`: analysis.europe_codes(), if already at hand)."""
     if iso3 == "USA":
         return US
-    return EUROPE if iso3 in analysis.europe_codes() else OTHER
+    return EUROPE if iso3 in (analysis.europe_codes() if europe is None else europe) else OTHER
+
+
+def donor_groups(codes: pd.Series) -> pd.Series:
+    """donor_group of each code, the Europe list looked up once (per row it hashed the countries dataset
+    again: about a second of CPU per section that groups the tracker's thousand rows)."""
+    europe = analysis.europe_codes()
+    return codes.map(lambda iso3: donor_group(iso3, europe))
 
 
 # --- totals --------------------------------------------------------------------------------
@@ -140,7 +147,7 @@ def donor_totals(as_of=None, measure: str = "allocation") -> pd.DataFrame:
     wide.columns.name = None
     names = analysis.names()
     wide["name"] = wide["donor_iso3"].map(names)
-    wide["group"] = wide["donor_iso3"].map(donor_group)
+    wide["group"] = donor_groups(wide["donor_iso3"])
     wide["source_id"] = wide["donor_iso3"].map(long.groupby("donor_iso3")["source_id"].first())
     wide = wide.sort_values(["total", "donor_iso3"], ascending=[False, True]).reset_index(drop=True)
     return wide[["donor_iso3", "name", "group", *AID_TYPES, "total", "share", "source_id"]]
@@ -186,7 +193,7 @@ def group_by_year(as_of=None, measure: str = "allocation", aid_type: str | None 
         if aid_type not in AID_TYPES:
             raise ValueError(f"aid_type must be one of {AID_TYPES}, not {aid_type!r}")
         frame = frame[frame["aid_type"] == aid_type]
-    frame = frame.assign(group=frame["donor_iso3"].map(donor_group))
+    frame = frame.assign(group=donor_groups(frame["donor_iso3"]))
     years = sorted(data.load("support_tracker_by_year", as_of)["year"].unique())
     out = frame.pivot_table(index="year", columns="group", values="eur_bn", aggfunc="sum", fill_value=0.0)
     out = out.reindex(index=years, columns=GROUPS, fill_value=0.0)
@@ -219,7 +226,7 @@ def commitment_gap(as_of=None) -> pd.DataFrame:
     out["allocated_share"] = out["allocated"] / out["committed"].where(out["committed"] > 0)
     out = out.reset_index().rename(columns={"index": "donor_iso3"})
     out["name"] = out["donor_iso3"].map(analysis.names())
-    out["group"] = out["donor_iso3"].map(donor_group)
+    out["group"] = donor_groups(out["donor_iso3"])
     src = pd.concat([com["source_id"], alloc["source_id"]])
     out["source_id"] = out["donor_iso3"].map(src.groupby(level=0).first())
     out = out.sort_values(["allocated", "donor_iso3"], ascending=[False, True]).reset_index(drop=True)
@@ -250,7 +257,7 @@ def pct_gdp(as_of=None) -> pd.DataFrame:
                         "source_id": rel["source_id"]})
     out = out.reset_index().rename(columns={"index": "donor_iso3"})
     out["name"] = out["donor_iso3"].map(analysis.names())
-    out["group"] = out["donor_iso3"].map(donor_group)
+    out["group"] = donor_groups(out["donor_iso3"])
     kinds = data.load("countries").set_index("iso3")["entity_type"]
     out["entity_type"] = out["donor_iso3"].map(kinds)
     out = out.sort_values(["pct_gdp", "donor_iso3"], ascending=[False, True]).reset_index(drop=True)
