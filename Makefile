@@ -16,7 +16,7 @@ PORT  ?=
 BUILD_FLAGS := $(if $(AS_OF),--as-of $(AS_OF)) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(OUT)) $(ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help report briefs validate data test bench lab preview strip clean check-html
+.PHONY: help report briefs validate data test test-quick bench lab preview strip clean check-html
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,8 +43,11 @@ data: $(STAMP) ## Re-import every publisher's raw snapshot (data/raw/) into its 
 	$(BIN)/natoua import ecb --write
 	$(BIN)/natoua import nato --write
 
-test: $(STAMP) ## Run the test suite
+test: $(STAMP) ## Run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest $(ARGS)
+
+test-quick: $(STAMP) ## Inner loop: unit tests, a sample of the bad-input corpus, one built edition (no `full` tests)
+	$(BIN)/python -m pytest -m "not full" $(ARGS)
 
 bench: $(STAMP) ## Time naive vs cached builds and the briefs (writes a table for the README)
 	$(BIN)/python benchmarks/bench.py $(ARGS)

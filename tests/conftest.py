@@ -1,9 +1,18 @@
-"""Shared fixtures. Nothing here (or in any test) reads ../shared: a fresh clone has no such folder."""
+"""Shared fixtures. Nothing here (or in any test) reads ../shared: a fresh clone has no such folder.
+
+Two kinds of test (see the `full` marker in pyproject.toml): `make test-quick` runs the unit tests, a sample of
+the malformed-input corpus and the tests that read the one shared edition; `make test` runs everything.
+The default edition is built once per session (`default_edition`) and only read; tests that build further
+start from its section cache where executing again would prove nothing (`seeded_reports`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +20,12 @@ import pytest
 from natoua import paths
 
 BAD_CASES = Path(__file__).parent / "fixtures" / "bad"
+NATOUA = [sys.executable, "-m", "natoua.cli"]
+# The malformed-input cases `make test-quick` runs, one of each kind of defect: a file that is not what it
+# claims (JSON, encoding), a missing file, a schema rule, a project rule on text, on numbers and across
+# tables, a hostile cell, and odd but valid input. `make test` runs every case.
+QUICK_CASES = ("datapackage_not_json", "latin1_bytes", "missing_file", "enum_violation", "formula_equals",
+               "nan_number", "accession_dates_disagree", "ansi_escape_cell", "crlf_line_ends")
 
 
 @pytest.fixture
@@ -24,6 +39,11 @@ def data_copy(tmp_path, monkeypatch) -> Path:
 
 def bad_cases() -> list[str]:
     return sorted(p.name for p in BAD_CASES.iterdir() if p.is_dir())
+
+
+def bad_case_params() -> list:
+    """Every case, those outside QUICK_CASES marked `full`."""
+    return [pytest.param(c, marks=() if c in QUICK_CASES else pytest.mark.full) for c in bad_cases()]
 
 
 def apply_case(case: str, tmp_path: Path) -> Path:
@@ -55,3 +75,45 @@ def cli_env(data_dir: Path | None = None) -> dict:
     if data_dir is not None:
         env["NATOUA_DATA_DIR"] = str(data_dir)
     return env
+
+
+def natoua(*args, data_dir: Path | None = None, env: dict | None = None, check: bool = False,
+           timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the `natoua` command as an operator does (a separate process), from the repository root."""
+    proc = subprocess.run(NATOUA + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+                          env={**cli_env(data_dir), **(env or {})}, cwd=paths.ROOT)
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="session")
+def default_edition(tmp_path_factory) -> Path:
+    """A reports folder holding the default edition (every section, HTML and PDF), built once per session
+    with two workers. Read it; do not build into it (a build there finds it up to date and writes nothing)."""
+    out = tmp_path_factory.mktemp("default-edition")
+    natoua("build", "--jobs", "2", "--out", out, check=True)
+    return out
+
+
+def seeded_reports(folder: Path, edition_reports: Path) -> Path:
+    """A new reports folder whose caches (executed sections, validation, parameters) are the shared
+    edition's: a build of unchanged sections on unchanged data takes them from the cache (no kernel starts).
+    For tests about what a build publishes, not about executing notebooks."""
+    shutil.copytree(edition_reports / ".cache", folder / ".cache",
+                    ignore=shutil.ignore_patterns("runs", "timings.json"))
+    return folder
+
+
+def tree_state(root: Path) -> dict:
+    """Every published file's bytes (hashed) and every link's target, under reports/ (caches excluded)."""
+    state = {}
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        if rel.startswith((".cache", ".build.lock", "_failed")) or "/.tmp-" in rel or rel.startswith(".link-"):
+            continue  # caches, failure reports and unpublished staging folders are not the published edition
+        if p.is_symlink():
+            state[rel] = "-> " + os.readlink(p)
+        elif p.is_file():
+            state[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return state

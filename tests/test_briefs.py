@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from natoua import paths
 from natoua.briefs import parse_allies
 from natoua.errors import BuildError
 
-from conftest import cli_env
+from conftest import natoua, seeded_reports
 
 
 @pytest.mark.parametrize("value", ["../../etc/passwd", "POL,../x", "pol;rm", "PO", "POLAND", "", ",", "XXX", "UKR", "RUS"])
@@ -29,19 +25,15 @@ def test_ally_codes_are_checked_against_the_date():
     assert parse_allies("pol, DEU,POL", "2026-03-31") == ["POL", "DEU"]
 
 
-def natoua(*args):
-    return subprocess.run([sys.executable, "-m", "natoua.cli", *args], capture_output=True, text=True,
-                          env=cli_env(), cwd=paths.ROOT, timeout=900)
-
-
-@pytest.mark.slow
-def test_every_ally_gets_a_brief_with_its_name_and_figures(tmp_path):
+@pytest.mark.full
+def test_every_ally_gets_a_brief_with_its_name_and_figures(tmp_path, default_edition):
     from pypdf import PdfReader
 
-    assert natoua("build", "--sections", "11", "--no-pdf", "--out", str(tmp_path)).returncode == 0
-    bad = natoua("briefs", "--allies", "POL,../../x", "--out", str(tmp_path))
+    seeded_reports(tmp_path, default_edition)  # section 11 from the cache: these briefs go into its partial build
+    assert natoua("build", "--sections", "11", "--no-pdf", "--out", tmp_path).returncode == 0
+    bad = natoua("briefs", "--allies", "POL,../../x", "--out", tmp_path)
     assert bad.returncode == 2 and not (tmp_path / "partial" / "latest" / "briefs").exists()
-    proc = natoua("briefs", "--out", str(tmp_path))
+    proc = natoua("briefs", "--out", tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     briefs = tmp_path / "partial" / "latest" / "briefs"
     assert f"in {tmp_path / 'partial' / '2026-03-31' / 'briefs'}/ in" in proc.stdout, "the published folder, not a staging one"
@@ -64,5 +56,5 @@ def test_every_ally_gets_a_brief_with_its_name_and_figures(tmp_path):
         else:
             assert "no armed forces" in text, iso  # Iceland: a correct brief, not a crash
         assert (briefs / f"{iso}.html").exists()
-    again = natoua("briefs", "--out", str(tmp_path))
+    again = natoua("briefs", "--out", tmp_path)
     assert "32 cached" in again.stdout, again.stdout

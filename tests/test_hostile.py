@@ -25,6 +25,8 @@ from natoua import paths
 
 from test_trust import NATOUA, natoua, run_scratch_build, scratch_notebooks, tree_state
 
+pytestmark = pytest.mark.full  # builds, kernels, signals and servers: `make test` only
+
 GUARD = int(os.environ.get("NATOUA_TEST_GUARD", "600"))  # seconds: a hang fails the test, not the suite
 
 
@@ -332,7 +334,8 @@ def test_the_preview_server_bounds_threads_and_times_out_silent_connections(tmp_
     import urllib.request
 
     from natoua import build
-    from natoua.preview import MAX_CONNECTIONS, Engine, make_server
+    from natoua.preview import Engine
+    from natoua.preview_server import MAX_CONNECTIONS, make_server
 
     engine = Engine(build.Options(as_of="2026-03-31", out=tmp_path / "reports"))
     srv = make_server(engine, port=0)

@@ -20,20 +20,30 @@ from natoua import claims, export, labview, paths, safety
 PROSE = labview.MIME
 
 
-def _run_as_lab(monkeypatch, sid: str) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    path = next(paths.NOTEBOOKS.glob(f"{sid}_*.ipynb"))
-    monkeypatch.setenv("JPY_SESSION_NAME", str(path))
-    source = nbformat.read(str(path), as_version=4)
-    executed = nbformat.read(str(path), as_version=4)
-    NotebookClient(executed, kernel_name="python3", timeout=600,
-                   resources={"metadata": {"path": str(paths.NOTEBOOKS)}}).execute()
-    return source, executed
+@pytest.fixture(scope="module")
+def run_as_lab():
+    """Execute a notebook as JupyterLab's kernel would (once per notebook for the module): (source, executed)."""
+    runs = {}
+
+    def run(sid: str) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+        if sid not in runs:
+            path = next(paths.NOTEBOOKS.glob(f"{sid}_*.ipynb"))
+            source = nbformat.read(str(path), as_version=4)
+            executed = nbformat.read(str(path), as_version=4)
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("JPY_SESSION_NAME", str(path))
+                NotebookClient(executed, kernel_name="python3", timeout=600,
+                               resources={"metadata": {"path": str(paths.NOTEBOOKS)}}).execute()
+            runs[sid] = source, executed
+        return runs[sid]
+
+    return run
 
 
-@pytest.mark.slow
+@pytest.mark.full
 @pytest.mark.parametrize("sid", ["02", "07", "11"])  # 02's title names claims made further down
-def test_an_executed_notebook_shows_every_placeholder_with_its_value(monkeypatch, sid):
-    source, executed = _run_as_lab(monkeypatch, sid)
+def test_an_executed_notebook_shows_every_placeholder_with_its_value(run_as_lab, sid):
+    source, executed = run_as_lab(sid)
     ledger = claims.collect(executed)
     shown: dict[int, list[str]] = {}
     for cell in executed.cells:
@@ -59,9 +69,9 @@ def test_an_executed_notebook_shows_every_placeholder_with_its_value(monkeypatch
         assert len(shown[index]) == 1, f"cell {index} shown {len(shown[index])} times"
 
 
-@pytest.mark.slow
-def test_prose_outputs_stay_out_of_the_report(monkeypatch):
-    _, executed = _run_as_lab(monkeypatch, "11")
+@pytest.mark.full
+def test_prose_outputs_stay_out_of_the_report(run_as_lab):
+    _, executed = run_as_lab("11")
     prose = [o for c in executed.cells for o in c.get("outputs", []) if PROSE in o.get("data", {})]
     assert prose and not any(export._is_report_output(o) for o in prose)
     html_lab, _ = export.ReportHTMLExporter().from_notebook_node(executed)

@@ -29,8 +29,18 @@ def _source(cell) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
-def test_there_are_section_notebooks():
-    assert len(SECTIONS) >= 3
+def test_sections_are_numbered_without_gaps_and_nothing_else_lies_in_notebooks():
+    """Sections 01, 02, ... then appendices A1, A2, ... (the report's numbering comes from the file names), each
+    opening with its title; the only other notebook is the ally brief."""
+    ids = [p.name.split("_", 1)[0] for p in SECTIONS]
+    numbered = [i for i in ids if i.isdigit()]
+    appendices = [i for i in ids if i.startswith("A")]
+    assert numbered == [f"{n:02d}" for n in range(1, len(numbered) + 1)] and len(numbered) >= 10, ids
+    assert appendices == [f"A{n}" for n in range(1, len(appendices) + 1)], ids
+    assert set(NOTEBOOKS) == set(SECTIONS) | {paths.ally_brief_notebook()}
+    for path in SECTIONS:
+        first = next(c for c in _load(path)["cells"] if c["cell_type"] == "markdown")
+        assert _source(first).startswith("# "), f"{path.name} does not open with its title"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -20,9 +20,9 @@ import pytest
 from natoua import paths
 from natoua.errors import EXIT_BAD_INPUT, BuildError
 from natoua.runner import RunOptions
-from natoua.preview import Engine, Watcher, is_loopback, make_server
+from natoua.preview import Engine, Watcher
+from natoua.preview_server import is_loopback, make_server
 
-pytestmark = pytest.mark.slow
 
 
 def _notebook(folder: Path, sid: str) -> Path:
@@ -57,6 +57,7 @@ def world(tmp_path_factory):
     mp.undo()
 
 
+@pytest.mark.full
 def test_first_refresh_builds_both_sections_into_the_private_folder(world):
     first, engine = world["first"], world["engine"]
     assert first.ok and first.executed == ["09", "11"]
@@ -67,11 +68,13 @@ def test_first_refresh_builds_both_sections_into_the_private_folder(world):
     assert 'id="sec-09"' in page and 'id="sec-11"' in page
 
 
+@pytest.mark.full
 def test_nothing_changed_re_executes_nothing(world):
     r = world["engine"].refresh()
     assert r.ok and r.executed == []
 
 
+@pytest.mark.full
 def test_a_notebook_change_re_executes_exactly_that_section(world):
     nb = _notebook(world["notebooks"], "11")
     sentence = "An editor's sentence added while previewing."
@@ -85,6 +88,7 @@ def test_a_notebook_change_re_executes_exactly_that_section(world):
     assert sentence in world["engine"].page.read_text(encoding="utf-8")
 
 
+@pytest.mark.full
 def test_a_csv_change_re_executes_its_readers_only(world):
     path = world["data"] / "eu_enlargement.csv"
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # new bytes, same rows
@@ -92,6 +96,7 @@ def test_a_csv_change_re_executes_its_readers_only(world):
     assert r.ok and r.executed == ["09"]  # 11 does not read eu_enlargement
 
 
+@pytest.mark.full
 def test_a_broken_notebook_shows_its_error_in_the_page_and_recovers(world):
     import html
 
@@ -129,6 +134,7 @@ def test_a_broken_notebook_shows_its_error_in_the_page_and_recovers(world):
     assert "preview-error" not in engine.page.read_text(encoding="utf-8")
 
 
+@pytest.mark.full
 def test_a_half_saved_notebook_is_an_error_for_its_section_only(world):
     nb = _notebook(world["notebooks"], "11")
     original = nb.read_bytes()
@@ -163,6 +169,7 @@ def _get(srv, path, method="GET", host=None):
         return exc.code, exc.headers, exc.read()
 
 
+@pytest.mark.full
 def test_invalid_data_shows_the_validator_messages_in_the_page(world, server):
     path = world["data"] / "eu_enlargement.csv"
     original = path.read_bytes()
@@ -191,6 +198,7 @@ def test_invalid_data_shows_the_validator_messages_in_the_page(world, server):
     assert world["engine"].refresh().ok
 
 
+@pytest.mark.full
 def test_the_served_page_reloads_itself_and_the_server_only_reads(world, server):
     status, headers, body = _get(server, "/")
     text = body.decode("utf-8")
@@ -202,6 +210,7 @@ def test_the_served_page_reloads_itself_and_the_server_only_reads(world, server)
     assert _get(server, "/../../etc/passwd")[0] == 404
 
 
+@pytest.mark.full
 def test_non_local_connections_are_refused(world, server):
     assert server.server_address[0] == "127.0.0.1"
     assert server.verify_request(None, ("127.0.0.1", 50000))
@@ -215,6 +224,7 @@ def test_non_local_connections_are_refused(world, server):
     assert err.value.code == EXIT_BAD_INPUT
 
 
+@pytest.mark.full
 def test_the_pdf_is_rendered_in_the_background_on_request(world, server):
     started = time.monotonic()
     status, headers, body = _get(server, "/report.pdf")
@@ -230,10 +240,11 @@ def test_the_pdf_is_rendered_in_the_background_on_request(world, server):
     assert not (world["reports"] / "latest").exists()
 
 
+@pytest.mark.full
 def test_the_pdf_follows_each_change_without_being_asked(world, server):
     """`natoua preview` (unless --no-pdf) typesets the PDF after every refresh; /pdf shows it and reloads
     itself when a newer one is ready (its script watches pdf_version)."""
-    from natoua.preview import _report
+    from natoua.preview_server import _report
 
     engine, maker = world["engine"], server.pdf
     maker.follow = True
@@ -285,6 +296,7 @@ def test_the_watcher_sees_content_changes_not_touches_or_outputs(tmp_path):
     assert w.changed() == [nb]
 
 
+@pytest.mark.full  # a process per case; the rules themselves are the build's (runner.check, tested in-process)
 @pytest.mark.parametrize("args, message", [
     (["--host", "0.0.0.0"], "--host '0.0.0.0' is not this machine"),
     (["--port", "70000"], "--port 70000 must be between"),

@@ -86,6 +86,7 @@ sys.stdout.write(hashlib.sha256(html_to_pdf(html, [("claims.json", b"{}", "claim
 """
 
 
+@pytest.mark.full
 def test_pdf_bytes_do_not_depend_on_hash_seed_process_or_clock(tmp_path):
     """The PDF's dates come from the edition (Typst's binding ignores SOURCE_DATE_EPOCH): two processes, two
     hash seeds and two different seconds give the same bytes."""

@@ -75,6 +75,7 @@ def test_png_output_is_deterministic():
 
 def test_reference_line_draws_a_labelled_dashed_line():
     fig, ax = charts.new()
+    ax.set_xlim(2010, 2025)  # years, as in the report (a label at x=2014 on a 0..1 axis made a giant PNG)
     charts.reference_line(ax, 2.0, "2% guideline", 2014)
     charts.reference_line(ax, 3.5, "3.5% core target", 2014, above=False)
     lines = [l for l in ax.get_lines() if l.get_linestyle() == "--"]

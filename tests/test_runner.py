@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from natoua import briefs, build, paths, pool
+from natoua import briefs, build, paths, pool, publish
 from natoua.errors import EXIT_FAILED, BuildError
 from natoua.execute import Result
 from natoua.preview import Engine
@@ -58,11 +58,12 @@ def notebooks(tmp_path, monkeypatch):
     return folder
 
 
-def _published_edition(reports, as_of: str) -> None:
-    """An (empty) published edition of `as_of`, which briefs are added to."""
-    name = f"{as_of}--20260101T000000000000-1"
+def _published_edition(reports, as_of: str, currency: str) -> None:
+    """An (empty) published edition of `as_of` in `currency`, which briefs are added to."""
+    key = publish.edition_key(as_of, currency)
+    name = f"{key}--20260101T000000000000-1"
     (reports / "_editions" / name).mkdir(parents=True)
-    os.symlink(f"_editions/{name}", reports / as_of)
+    os.symlink(f"_editions/{name}", reports / key)
 
 
 @pytest.mark.parametrize("cell_timeout", [None, 5])
@@ -82,7 +83,7 @@ def test_build_preview_and_briefs_run_a_notebook_with_the_same_parameters_and_li
     finally:
         engine.close()
 
-    _published_edition(reports, as_of)
+    _published_edition(reports, as_of, "USD")
     args = argparse.Namespace(as_of=as_of, currency="usd", allies="POL", jobs=1, cell_timeout=cell_timeout,
                               force=False, out=reports, pdf=False)
     with pytest.raises(BuildError, match="1 brief"):

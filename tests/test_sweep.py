@@ -160,7 +160,7 @@ def test_cli_refuses_a_bad_value_with_one_line_and_exit_2(capsys, tmp_path):
     assert not any(tmp_path.iterdir()) or not (tmp_path / "sweeps").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_sweep_writes_the_table_and_page_and_a_second_call_reruns_nothing(reports):
     opts = options(reports, ["90.a=1,2,3", "90.b=0.25,0.5"], show="tiny_product")
     first = sweep.run(opts)
@@ -194,7 +194,7 @@ def test_sweep_writes_the_table_and_page_and_a_second_call_reruns_nothing(report
     assert overlap.statuses == ["cached", "executed"]
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_failed_runs_are_listed_and_the_rest_kept(reports):
     result = sweep.run(options(reports, ["90.a=5,6", "90.fail_when_a=6"]))
     assert result.code == 4

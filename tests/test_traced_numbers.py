@@ -20,26 +20,22 @@ from reading import off_style_money, untraced_numbers, visible_text
 
 from conftest import cli_env
 
-pytestmark = pytest.mark.slow
-
 
 def _build(out: Path, *args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--no-pdf", "--jobs", "1", "--out", str(out),
-                           *args], capture_output=True, text=True, env=cli_env(), cwd=paths.ROOT, timeout=900)
+    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "build", "--jobs", "1", "--out", str(out), *args],
+                          capture_output=True, text=True, env=cli_env(), cwd=paths.ROOT, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("reports")
-    _build(out)
-    return out
+def reports(default_edition) -> Path:
+    """The default edition built once for the session (read only here)."""
+    return default_edition
 
 
 @pytest.fixture(scope="module")
 def built_html(reports) -> str:
-    # without a PDF the build is published under partial/ (never latest); its HTML is the edition's HTML
-    (page,) = (reports / "partial" / "latest").glob("nato-ukraine-relations-*.html")
+    (page,) = (reports / "latest").glob("nato-ukraine-relations-*.html")
     return page.read_text(encoding="utf-8")
 
 
@@ -75,18 +71,22 @@ def test_quotation_marks_read_in_one_house_style(built_html):
     assert not straight, "\n".join(straight[:20])
 
 
-def test_a_usd_edition_sits_beside_the_eur_edition_and_traces_its_numbers_too(reports):
-    built = reports / "partial"  # no-PDF builds are published there, with the same names and links
-    before = {name: os.readlink(built / name) for name in ("2026-03-31", "latest")}
+@pytest.mark.full
+def test_a_usd_edition_sits_beside_the_eur_edition_and_traces_its_numbers_too(default_edition, tmp_path):
+    import shutil
+
+    reports = tmp_path / "reports"  # a copy of the shared edition's folder: the USD edition is built beside it
+    shutil.copytree(default_edition, reports, symlinks=True, ignore=shutil.ignore_patterns(".build.lock"))
+    before = {name: os.readlink(reports / name) for name in ("2026-03-31", "latest")}
     _build(reports, "--currency", "USD")
-    assert {name: os.readlink(built / name) for name in ("2026-03-31", "latest")} == before
-    usd = built / "latest-usd"
+    assert {name: os.readlink(reports / name) for name in ("2026-03-31", "latest")} == before
+    usd = reports / "latest-usd"
     assert os.readlink(usd) == "2026-03-31-usd"
     (page,) = usd.glob("nato-ukraine-relations-2026-03-31-usd.html")
     found = untraced_numbers(page.read_text(encoding="utf-8"))
     assert not found, "\n".join(f"{u.where}: {u.token!r} in “{u.context}”" for u in found[:30])
     # claims.json: a money value is in the edition's currency, as its text and unit say
-    eur = json.loads((built / "latest" / "claims.json").read_text())["ov_support_alloc"]
+    eur = json.loads((reports / "latest" / "claims.json").read_text())["ov_support_alloc"]
     dollars = json.loads((usd / "claims.json").read_text())["ov_support_alloc"]
     assert dollars["unit"].startswith("USD") and dollars["text"].startswith("$")
     assert float(dollars["text"].strip("$ bn").replace(",", "")) == round(dollars["value"], 1)

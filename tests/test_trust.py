@@ -4,53 +4,28 @@ killed builds leave the last good edition, and editions say what changed."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
-from natoua import paths
+from natoua import cli, paths
 
-from conftest import apply_case, bad_cases, cli_env, expected_lines
-
-pytestmark = pytest.mark.slow
-NATOUA = [sys.executable, "-m", "natoua.cli"]
-
-
-def natoua(*args, data_dir=None, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run(NATOUA + list(args), capture_output=True, text=True, env=cli_env(data_dir),
-                          timeout=timeout, cwd=paths.ROOT)
-
-
-def tree_state(root: Path) -> dict:
-    """Every published file's bytes (hashed) and every link's target, under reports/ (caches excluded)."""
-    state = {}
-    for p in sorted(root.rglob("*")):
-        rel = str(p.relative_to(root))
-        if rel.startswith((".cache", ".build.lock", "_failed")) or "/.tmp-" in rel or rel.startswith(".link-"):
-            continue  # caches, failure reports and unpublished staging folders are not the published edition
-        if p.is_symlink():
-            state[rel] = "-> " + os.readlink(p)
-        elif p.is_file():
-            state[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return state
+from conftest import NATOUA, natoua, seeded_reports, tree_state
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    """A reports folder with one small published edition (section 11, no PDF)."""
-    out = tmp_path_factory.mktemp("published")
-    proc = natoua("build", "--sections", "11", "--no-pdf", "--out", str(out))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def published(tmp_path_factory, default_edition) -> Path:
+    """A reports folder with one small published edition (section 11 from the shared edition's cache, no PDF)."""
+    out = seeded_reports(tmp_path_factory.mktemp("published"), default_edition)
+    natoua("build", "--sections", "11", "--no-pdf", "--out", out, check=True)
     return out
 
 
@@ -69,26 +44,9 @@ def edit_csv(path: Path, where: dict, changes: dict) -> None:
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
-# --- bad input ------------------------------------------------------------------------------
+# --- bad arguments -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", bad_cases())
-def test_bad_input_never_publishes(case, published, tmp_path):
-    data_dir = apply_case(case, tmp_path)
-    expected = expected_lines(case)
-    if expected == ["VALID"]:  # odd but valid input is accepted
-        proc = natoua("validate", "--data", str(data_dir))
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        return
-    before = tree_state(published)
-    proc = natoua("build", "--sections", "11", "--no-pdf", "--out", str(published), data_dir=data_dir)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    lines = proc.stderr.splitlines()
-    for line in expected:
-        assert any(l.startswith(line) for l in lines), f"{case}: {line!r} not in:\n{proc.stderr}"
-    assert "nothing was built or published" in proc.stderr
-    assert tree_state(published) == before, "the published edition or latest changed"
-
-
+@pytest.mark.full
 def test_bad_parameters_are_rejected_before_anything_runs(published):
     before = tree_state(published)
     for args in (["--as-of", "../../etc"], ["--as-of", "2026-02-30"], ["--sections", "../07"],
@@ -110,6 +68,7 @@ def contradicted_data(data_copy) -> Path:
     return data_copy
 
 
+@pytest.mark.full
 def test_contradicted_check_fails_the_section_and_publishes_nothing(contradicted_data, published):
     before = tree_state(published)
     proc = natoua("build", "--sections", "07", "--no-pdf", "--out", str(published), data_dir=contradicted_data)
@@ -126,6 +85,7 @@ def test_contradicted_check_fails_the_section_and_publishes_nothing(contradicted
     assert tree_state(published) == before
 
 
+@pytest.mark.full
 def test_keep_going_publishes_a_marked_degraded_edition(contradicted_data, tmp_path):
     proc = natoua("build", "--sections", "07,11", "--no-pdf", "--keep-going", "--out", str(tmp_path),
                   data_dir=contradicted_data)
@@ -137,6 +97,7 @@ def test_keep_going_publishes_a_marked_degraded_edition(contradicted_data, tmp_p
     assert manifest["degraded"] == ["07"]
 
 
+@pytest.mark.full
 def test_second_build_waits_or_exits_with_distinct_code(published):
     held = FileLock(str(published / ".build.lock"))
     with held:
@@ -152,6 +113,7 @@ def test_second_build_waits_or_exits_with_distinct_code(published):
     assert waiting.returncode == 0, first + out + err
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killed_build_leaves_last_good_edition(sig, published):
     before = tree_state(published)
@@ -172,6 +134,7 @@ def test_killed_build_leaves_last_good_edition(sig, published):
 
 # --- content safety, what changed, freshness -------------------------------------------------------
 
+@pytest.mark.full
 def test_dataset_text_is_escaped_in_html_and_pdf(data_copy, tmp_path):
     edit_csv(data_copy / "summits.csv", {"summit_id": "vilnius-2023"},
              {"ukraine_decision": "Allies & partners agreed <5 steps; see \"x\" > y."})
@@ -185,6 +148,7 @@ def test_dataset_text_is_escaped_in_html_and_pdf(data_copy, tmp_path):
     assert "Allies & partners agreed <5 steps" in " ".join(text.split())
 
 
+@pytest.mark.full
 def test_new_edition_says_what_changed(tmp_path):
     for as_of in ("2024-12-31", "2026-03-31"):
         proc = natoua("build", "--sections", "07", "--no-pdf", "--as-of", as_of, "--out", str(tmp_path))
@@ -212,6 +176,7 @@ def test_new_edition_says_what_changed(tmp_path):
     assert (tmp_path / "partial" / "latest").resolve() == (tmp_path / "partial" / "2026-03-31").resolve()
 
 
+@pytest.mark.full
 def test_stale_data_is_flagged_in_report_and_log(tmp_path):
     proc = natoua("build", "--sections", "07", "--no-pdf", "--as-of", "2027-12-31", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -290,6 +255,7 @@ DEAD_OR_STUCK = {
 }
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("case", sorted(DEAD_OR_STUCK))
 def test_dead_or_stuck_kernel_fails_the_section_and_leaves_nothing_running(case, tmp_path):
     code, args, message = DEAD_OR_STUCK[case]
@@ -312,6 +278,7 @@ def test_dead_or_stuck_kernel_fails_the_section_and_leaves_nothing_running(case,
         pass  # the lock was released
 
 
+@pytest.mark.full
 def test_dead_kernel_with_keep_going_publishes_a_degraded_edition(tmp_path):
     notebooks = scratch_notebooks(tmp_path / "notebooks", "import os\nos._exit(3)", also=("11",))
     out = tmp_path / "reports"
@@ -364,6 +331,7 @@ def test_safe_url_allows_only_http_and_https():
         assert safe_url(bad) is None, bad
 
 
+@pytest.mark.full
 def test_injected_links_in_dataset_text_never_reach_html_or_pdf(data_copy, tmp_path):
     from pypdf import PdfReader
 
@@ -405,12 +373,17 @@ def test_injected_links_in_dataset_text_never_reach_html_or_pdf(data_copy, tmp_p
     (["-p", "07.focus_allies=POL"], "expected a list of str"),
     (["-p", "12.seed=1", "--sections", "11"], "section 12 is not among the sections being built"),
 ])
-def test_bad_arguments_exit_2_with_one_line(args, says, tmp_path):
+def test_bad_arguments_exit_2_with_one_line(args, says, tmp_path, capsys):
+    """The command's own entry point, in this process (no notebook is reached: arguments come first)."""
     out = tmp_path / "reports"
-    proc = natoua("build", "--no-pdf", *(["--out", str(out)] if "--out" not in args else []), *args)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and says in lines[0], proc.stderr
+    try:
+        code = cli.main(["build", "--no-pdf", *(["--out", str(out)] if "--out" not in args else []), *args])
+    except SystemExit as exc:  # argparse's own refusal
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], err
     assert not (out / "_editions").exists() and not (out / "partial").exists()
 
 
@@ -422,16 +395,20 @@ def test_out_that_is_a_file_is_refused(tmp_path):
     assert target.read_text() == "not a folder"
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("end", ["first", "last"])
 def test_the_stated_as_of_range_builds_every_section(end, tmp_path):
-    """The range --as-of accepts is the range the data support: both ends build every section."""
+    """The range --as-of accepts is the range the data support: both ends build every section, and the
+    edition states its cut-off."""
     from natoua.plan import as_of_range
 
     first, last = as_of_range()
-    as_of = str(first if end == "first" else last)
-    proc = natoua("build", "--as-of", as_of, "--no-pdf", "--out", str(tmp_path))
+    day = first if end == "first" else last
+    proc = natoua("build", "--as-of", str(day), "--no-pdf", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count(" ok ") == len(paths.section_notebooks())
+    html = next((tmp_path / "partial" / str(day)).glob("*.html")).read_text(encoding="utf-8")  # no PDF: partial
+    assert f"Edition date</dt><dd>{day.day} {day:%B} {day.year}" in html
     outside = first.replace(day=first.day - 1) if end == "first" else last.replace(year=last.year + 1)
     proc = natoua("build", "--as-of", str(outside), "--no-pdf", "--out", str(tmp_path))
     assert proc.returncode == 2 and f"{first} to {last}" in proc.stderr
@@ -456,6 +433,7 @@ def test_every_parameters_cell_is_typed_commented_and_checked():
 
 # --- the data a build validated is the data it uses (case 5) --------------------------------------------
 
+@pytest.mark.full
 def test_data_changed_during_the_build_is_not_published(data_copy, tmp_path):
     code = ("from natoua import data, paths\n"
             "p = paths.data_dir() / 'summits.csv'\n"
@@ -483,6 +461,7 @@ def fake_build(reports: Path, name: str, linked_as: str | None = None) -> Path:
     return build
 
 
+@pytest.mark.full
 def test_rollback_keeps_every_build_until_prune(tmp_path):
     reports = tmp_path / "reports"
     builds = [fake_build(reports, f"2026-03-31--2026112{i}T060000000000-1") for i in range(1, 5)]
@@ -500,6 +479,7 @@ def test_rollback_keeps_every_build_until_prune(tmp_path):
     assert natoua("prune", "--keep", "0", "--out", str(reports)).returncode == 2
 
 
+@pytest.mark.full
 def test_crash_between_link_switches_is_repaired_by_the_next_run(tmp_path):
     reports = tmp_path / "reports"
     fake_build(reports, "2024-12-31--20261120T060000000000-1", linked_as="2024-12-31")
@@ -513,6 +493,7 @@ def test_crash_between_link_switches_is_repaired_by_the_next_run(tmp_path):
     assert not (reports / ".link-latest-999").is_symlink()
 
 
+@pytest.mark.full
 def test_partial_build_never_becomes_the_edition_or_latest(tmp_path):
     reports = tmp_path / "reports"
     full = fake_build(reports, "2026-03-31--20261121T060000000000-1", linked_as="2026-03-31")
@@ -525,6 +506,7 @@ def test_partial_build_never_becomes_the_edition_or_latest(tmp_path):
     assert manifest["partial"] is True and [s["section"] for s in manifest["sections"]] == ["11"]
 
 
+@pytest.mark.full
 def test_latest_as_a_real_folder_is_refused_before_anything_is_written(tmp_path):
     reports = tmp_path / "reports"
     (reports / "latest").mkdir(parents=True)
@@ -536,6 +518,7 @@ def test_latest_as_a_real_folder_is_refused_before_anything_is_written(tmp_path)
     assert tree_state(reports) == before and not (reports / "_editions").exists()
 
 
+@pytest.mark.full
 def test_leftover_run_folders_and_truncated_cache_files_are_removed(tmp_path):
     reports = tmp_path / "reports"
     run = reports / ".cache" / "runs" / "20261120T060000000000-1"
@@ -550,6 +533,7 @@ def test_leftover_run_folders_and_truncated_cache_files_are_removed(tmp_path):
     assert list((reports / ".cache" / "runs").iterdir()) == []
 
 
+@pytest.mark.full
 def test_a_worker_killed_mid_section_fails_the_section_instead_of_hanging(tmp_path):
     """The pool watches its workers: a worker that dies while running a section (here the kernel kills its
     own worker, as the out-of-memory killer might) fails that section."""

@@ -26,7 +26,8 @@ Modules, one concern each:
   build     `natoua build`: run the sections, write the edition, publish it
   briefs    per-ally briefs from one parameterised notebook
   export    nbconvert exporters: self-contained HTML and PDF; typst_pdf: the PDF, typeset by Typst
-  preview   the live preview server (`natoua preview`); labview: prose with its values in JupyterLab
+  preview   the live preview's engine (rebuilds the page); preview_server: its web server and the command;
+            labview: prose with its values in JupyterLab
   cli       the `natoua` command
 """
 

@@ -35,14 +35,6 @@ EU_PHASES = [
     ("application", "accession", "Application to accession"),
 ]
 
-STATUS_LABEL = {
-    "completed": "completed",
-    "ongoing": "ongoing",
-    "frozen": "negotiations frozen",
-    "withdrawn": "application withdrawn",
-}
-
-
 # --- dates and precision ---------------------------------------------------------------
 
 def date_bounds(value, precision: str = "day") -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -126,15 +118,6 @@ def durations(frame: pd.DataFrame, start: str, end: str, as_of) -> pd.DataFrame:
     cols = ["iso3", "start", "start_precision", "end", "end_precision", "status", "completed",
             "years", "years_low", "years_high", "source_id", "sources"]
     return pd.DataFrame(rows, columns=cols).sort_values("years").reset_index(drop=True)
-
-
-def phase_table(frame: pd.DataFrame, as_of) -> pd.DataFrame:
-    """All EU_PHASES for all countries, long: one row per (country, phase)."""
-    parts = []
-    for start, end, label in EU_PHASES:
-        d = durations(frame, start, end, as_of)
-        parts.append(d.assign(phase=label, phase_start=start, phase_end=end))
-    return pd.concat(parts, ignore_index=True)
 
 
 def cohorts(completed: pd.DataFrame) -> int:

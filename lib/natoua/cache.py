@@ -44,11 +44,13 @@ def _source(cell) -> str:
 
 @lru_cache(maxsize=1)
 def package_digest() -> str:
-    """Digest of the natoua package source (Python and templates)."""
+    """Digest of the natoua package: code, templates (HTML, CSS, Typst) and fonts, every file that can shape
+    the report; compiled caches and hidden files (editor swap files) are not part of it."""
     h = hashlib.sha256()
     root = paths.PACKAGE_SOURCE
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix in (".py", ".j2", ".css", ".json") and "__pycache__" not in p.parts:
+        rel = p.relative_to(root).parts
+        if p.is_file() and p.suffix != ".pyc" and "__pycache__" not in rel and not any(x.startswith(".") for x in rel):
             h.update(str(p.relative_to(root)).encode())
             h.update(p.read_bytes())
     return h.hexdigest()

@@ -59,7 +59,7 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from . import links, mimes, paths  # noqa: E402
-from .labview import in_lab  # noqa: E402
+from .labview import caption_label, in_lab  # noqa: E402
 
 MIME = mimes.FIGURE
 
@@ -269,7 +269,7 @@ class Figure:
             f'<figure class="report-figure">'
             f'<p class="figure-title">{e(self.title)}</p>'
             f'{image}'
-            f"<figcaption>{_label()}{e(self.caption)}{' ' if in_lab() else ''}"
+            f"<figcaption>{caption_label('Figure')}{e(self.caption)}{' ' if in_lab() else ''}"
             f'<span class="source">{self.source_html}</span></figcaption>'
             f"</figure>"
         )
@@ -293,18 +293,10 @@ class Figure:
                 MIME: self.payload(), "text/plain": f"Figure: {self.title}"}
 
 
-def _label() -> str:
-    """The caption's label, numbered at export ("Figure 7.2"); JupyterLab has no number, so it shows none."""
-    return "" if in_lab() else '<span class="figure-number">Figure</span> '
-
-
 def _source_ids(source) -> list[str]:
-    if isinstance(source, str):
-        return []
-    import pandas as pd
+    from .data import source_ids
 
-    ids = source["source_id"].dropna() if isinstance(source, pd.DataFrame) else source
-    return [str(i) for i in dict.fromkeys(ids)]
+    return [] if isinstance(source, str) else [str(i) for i in source_ids(source)]
 
 
 def render(fig, *, title: str, caption: str, source, alt: str, dense: bool = False) -> Figure:

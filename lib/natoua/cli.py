@@ -314,7 +314,7 @@ def _sweep(args) -> int:
 
 def _preview(args) -> int:
     from .execute import quiet_imports
-    from .preview import serve
+    from .preview_server import serve
     from .runner import RunOptions
 
     quiet_imports()

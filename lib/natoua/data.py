@@ -86,9 +86,6 @@ def resource_path(res: dict) -> Path:
 
 # --- loading -------------------------------------------------------------------
 
-_PRECISION_SUFFIX = "_precision"
-
-
 def load(name: str, as_of: str | date | None = None) -> pd.DataFrame:
     """A dataset as a typed DataFrame.
 
@@ -275,15 +272,17 @@ def source(source_id: str) -> Source:
     )
 
 
-def source_line(frame_or_ids) -> str:
-    """'Source: ...' naming each distinct publisher, title and edition behind the rows."""
+def source_ids(frame_or_ids) -> list:
+    """The distinct source ids behind the rows (a DataFrame's source_id column) or in a list, in order of first use."""
     import pandas as pd  # late import: the no-change build path must stay fast
 
-    if isinstance(frame_or_ids, pd.DataFrame):
-        ids = [i for i in frame_or_ids["source_id"].dropna().unique()]
-    else:
-        ids = list(dict.fromkeys(frame_or_ids))
-    found = [source(i) for i in ids]
+    ids = frame_or_ids["source_id"].dropna() if isinstance(frame_or_ids, pd.DataFrame) else frame_or_ids
+    return list(dict.fromkeys(ids))
+
+
+def source_line(frame_or_ids) -> str:
+    """'Source: ...' naming each distinct publisher, title and edition behind the rows."""
+    found = [source(i) for i in source_ids(frame_or_ids)]
     cites = list(dict.fromkeys(s.citation() for s in found))
     if not cites:
         return "Source: none (no rows)."

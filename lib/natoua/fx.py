@@ -26,7 +26,6 @@ from .importers.ecb import RATE_DIGITS
 from .rounding import mean_significant
 
 EURO = "EUR"
-RULE_DATED = "each amount at the ECB euro reference rate of its date"
 RULE_FLOW = ("each year's flows at that year's average ECB euro reference rate (for a year the data cover only in "
              "part, the average of its daily rates over the part covered, never after the cut-off)")
 RULE_STOCK = "cumulative totals at the ECB euro reference rate on the cut-off"

@@ -33,6 +33,12 @@ def in_lab() -> bool:
     return not os.environ.get(RUN_LOG_ENV)
 
 
+def caption_label(kind: str) -> str:
+    """A figure's or table's caption label, numbered at export ("Figure 7.2", "Table 11.1"); JupyterLab has
+    no number, so it shows none."""
+    return "" if in_lab() else f'<span class="{kind.lower()}-number">{kind}</span> '
+
+
 def install(ip=None) -> bool:
     """Register the hooks in this IPython kernel when it belongs to a notebook opened in Jupyter."""
     if not in_lab():

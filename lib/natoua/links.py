@@ -116,13 +116,7 @@ def source_line(source) -> tuple[str, str]:
     text = data.source_text(source)
     if isinstance(source, str):
         return text, html.escape(text)
-    import pandas as pd
-
-    if isinstance(source, pd.DataFrame):
-        ids = list(dict.fromkeys(source["source_id"].dropna()))
-    else:
-        ids = list(dict.fromkeys(source))
-    found = [data.source(i) for i in ids]
+    found = [data.source(i) for i in data.source_ids(source)]
     first: dict[str, str] = {}
     for src in found:
         first.setdefault(src.citation(), src.source_id)

@@ -17,7 +17,7 @@ import re
 import pandas as pd
 
 from . import links, mimes
-from .labview import in_lab
+from .labview import caption_label
 
 MIME = mimes.TABLE
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -93,7 +93,7 @@ class Table:
             f'<div class="report-table{keep}"{anchor}>'
             # a table wider than a phone scrolls inside its own box, which a keyboard can reach and which says so
             f'<div class="table-scroll" tabindex="0" role="region" aria-label="Table: {e(self.caption, quote=True)}">'
-            f"<table><caption>{_label()}{e(self.caption)}</caption>"
+            f"<table><caption>{caption_label('Table')}{e(self.caption)}</caption>"
             f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
             f'<p class="source">{self.source_html}'
             f' <a class="download" download="{e(self.download)}.csv" aria-label="Download CSV: {e(self.caption, quote=True)}" '
@@ -138,11 +138,6 @@ class Table:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/html": self.html(), MIME: self.payload(), "text/plain": f"Table: {self.caption}"}
-
-
-def _label() -> str:
-    """The caption's label, numbered at export ("Table 11.1"); JupyterLab has no number, so it shows none."""
-    return "" if in_lab() else '<span class="table-number">Table</span> '
 
 
 def show(frame: pd.DataFrame, *, caption: str, source, formats: dict | None = None,
