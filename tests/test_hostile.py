@@ -270,6 +270,13 @@ def test_processes_a_cell_starts_in_other_sessions_end_with_the_build(ending, tm
     assert not left
 
 
+def _sigint_as_at_a_terminal():
+    """A suite started in the background by a non-interactive shell (`make test &`, a CI runner) passes SIGINT
+    down as ignored, and POSIX keeps it ignored across exec; an operator's Ctrl-C reaches a build started at a
+    terminal, so the build under test starts with SIGINT at its default, as there."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig,code,says", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
 def test_sigterm_and_sigint_end_the_build_its_kernels_and_their_children(sig, code, says, tmp_path, monkeypatch):
     pids_file = tmp_path / "pids"
@@ -279,7 +286,7 @@ def test_sigterm_and_sigint_end_the_build_its_kernels_and_their_children(sig, co
     env = dict(os.environ, NATOUA_NOTEBOOKS_DIR=str(notebooks))
     proc = subprocess.Popen(NATOUA + ["build", "--no-pdf", "--out", str(out), "--sections", "13"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=paths.ROOT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_sigint_as_at_a_terminal)
     try:
         deadline = time.monotonic() + GUARD
         while not (pids_file.exists() and len(pids_file.read_text().split()) == 4):
