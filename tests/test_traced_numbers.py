@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from natoua import paths
-from reading import off_style_money, untraced_numbers, visible_text
+from reading import ledger_fallback_rows, ledger_label_problems, off_style_money, untraced_numbers, visible_text
 
 from conftest import cli_env
 
@@ -51,6 +51,33 @@ def test_no_number_in_the_built_text_is_outside_the_ledger(built_html):
     found = untraced_numbers(built_html)
     listing = "\n".join(f"{u.where}: {u.token!r} in “{u.context}”" for u in found[:60])
     assert not found, f"{len(found)} numbers a reader sees are not claim links:\n{listing}"
+
+
+def test_every_ledger_row_has_a_label_a_reader_recognises(reports, built_html):
+    ledger = json.loads((reports / "latest" / "claims.json").read_text(encoding="utf-8"))
+    problems = ledger_label_problems(ledger)
+    assert not problems, f"{len(problems)} claims:\n" + "\n".join(problems[:40])
+    fallback = ledger_fallback_rows(built_html)
+    assert not fallback, f"{len(fallback)} ledger rows show the sentence, not a label: {fallback[:20]}"
+
+
+def test_the_label_check_finds_missing_sentence_and_ambiguous_labels():
+    ledger = {
+        "a": {"name": "a", "section": "05", "text": "€1 bn", "label": "Aid allocated"},
+        "b": {"name": "b", "section": "05", "text": "€2 bn", "label": "aid  allocated"},  # same label, other value
+        "c": {"name": "c", "section": "07", "text": "€2 bn", "label": "Aid allocated"},  # another section: fine
+        "d": {"name": "d", "section": "07", "text": "3", "label": ""},
+        "e": {"name": "e", "section": "07", "text": "4", "label": "“By 2024, … allies spent”"},
+        "f": {"name": "f", "section": "01", "text": "5", "label": "Data cut-off"},
+        "g": {"name": "g", "section": "01", "text": "5", "label": "Data cut-off"},  # same value: one figure twice
+    }
+    found = ledger_label_problems(ledger)
+    assert [p.split(" ")[0] for p in found] == ["a", "d", "e:"], found
+    page = ('<section id="sec-key-figures"><table><tbody>'
+            '<tr id="claim-a"><td><span class="ledger-label">Aid allocated</span><br/><code>a</code></td></tr>'
+            '<tr id="claim-b"><td><span class="ledger-label">“By 2024, … allies”</span></td></tr>'
+            '<tr id="claim-c"><td><code>c</code></td></tr></tbody></table></section>')
+    assert ledger_fallback_rows(page) == ["claim-b", "claim-c"]
 
 
 def test_money_reads_in_one_house_style(built_html):
