@@ -167,6 +167,21 @@ def _rezip(src: Path, dst: Path, edit) -> Path:
     return dst
 
 
+def _with_text_in_cell(src: Path, dst: Path, sheet: str, cell: str, text: str = "n/a") -> Path:
+    """A copy of the workbook whose numeric cell `cell` on `sheet` holds the inline string `text` instead."""
+    part = _sheet_xml(src, sheet)
+
+    def edit(name, xml):
+        if name != part:
+            return xml
+        new, n = re.subn(r'<c r="%s"([^>]*?)(?: t="[a-z]+")?([^>]*)>\s*(?:<f>[^<]*</f>\s*)?<v>[^<]*</v>\s*</c>' % cell,
+                         r'<c r="%s"\1\2 t="inlineStr"><is><t>%s</t></is></c>' % (cell, text), xml)
+        assert n == 1, f"cell {cell} not found once on sheet {sheet!r}"
+        return new
+
+    return _rezip(src, dst, edit)
+
+
 def test_missing_sheet_names_the_sheet(tmp_path):
     bad = _rezip(SIPRI_FILE, tmp_path / "bad.xlsx", lambda name, text: text.replace(
         'name="Share of GDP"', 'name="GDP share"') if name == "xl/workbook.xml" else text)
@@ -184,18 +199,8 @@ def test_renamed_country_names_sheet_and_column(tmp_path):
 
 
 def test_text_in_a_number_cell_names_sheet_row_and_column(tmp_path):
-    part = _sheet_xml(SIPRI_FILE, "Current US$")
-
-    def edit(name, text):
-        if name != part:
-            return text
-        # Poland 2024 (row 146, column BZ) becomes an inline string
-        new, n = re.subn(r'<c r="BZ146"([^>]*?)(?: t="[a-z]+")?([^>]*)>\s*<v>[^<]*</v>\s*</c>',
-                         r'<c r="BZ146"\1\2 t="inlineStr"><is><t>n/a</t></is></c>', text)
-        assert n == 1
-        return new
-
-    bad = _rezip(SIPRI_FILE, tmp_path / "bad.xlsx", edit)
+    # Poland 2024 (row 146, column BZ) becomes text
+    bad = _with_text_in_cell(SIPRI_FILE, tmp_path / "bad.xlsx", "Current US$", "BZ146")
     with pytest.raises(LayoutError) as err:
         sipri.read(bad)
     assert str(err.value) == ("bad.xlsx: sheet 'Current US$', row 146, column BZ: 'n/a' is neither a number nor "
@@ -411,21 +416,13 @@ def test_password_protected_workbook_stops_with_one_line_and_exit_2(publisher, d
 
 
 def test_nato_layout_errors_name_sheet_row_and_column(tmp_path):
-    part = _sheet_xml(NATO_FILE, "TABLE3")
     bad = _rezip(NATO_FILE, tmp_path / "bad.xlsx", lambda name, text: text.replace(
         'name="TABLE3"', 'name="TABLE 3"') if name == "xl/workbook.xml" else text)
     with pytest.raises(LayoutError, match=r"sheet 'TABLE3' is missing"):
         nato.read(bad)
 
-    def text_in_cell(name, text):  # Poland 2024e (N32) becomes text
-        if name != part:
-            return text
-        new, n = re.subn(r'<c r="N32"([^>]*?)(?: t="[a-z]+")?([^>]*)>\s*(?:<f>[^<]*</f>\s*)?<v>[^<]*</v>\s*</c>',
-                         r'<c r="N32"\1\2 t="inlineStr"><is><t>n/a</t></is></c>', text)
-        assert n == 1
-        return new
-
-    bad = _rezip(NATO_FILE, tmp_path / "bad2.xlsx", text_in_cell)
+    # Poland 2024e (N32) becomes text
+    bad = _with_text_in_cell(NATO_FILE, tmp_path / "bad2.xlsx", "TABLE3", "N32")
     with pytest.raises(LayoutError) as err:
         nato.read(bad)
     assert str(err.value) == "bad2.xlsx: sheet 'TABLE3', row 32, column N: expected a share of GDP (a number), found 'n/a'"

@@ -111,9 +111,9 @@ def test_the_typesetter_reads_only_its_private_folder():
     cannot read a file outside it, whatever a form says."""
     import typst
 
-    from natoua import typst_pdf
+    from natoua import pdf_form, typst_pdf
 
-    doc, files = typst_pdf.document_form(sample_html())
+    doc, files = pdf_form.document_form(sample_html())
     doc["blocks"].append({"t": "figure", "img": "../../../../../../etc/passwd", "fmt": "png", "alt": "x", "title": [],
                           "label": "", "caption": [], "source": []})
     with pytest.raises(typst_pdf.PdfError, match="escape the project root"):

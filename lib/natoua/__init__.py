@@ -25,7 +25,8 @@ Modules, one concern each:
   publish   atomic publishing of editions and briefs, and the build lock
   build     `natoua build`: run the sections, write the edition, publish it
   briefs    per-ally briefs from one parameterised notebook
-  export    nbconvert exporters: self-contained HTML and PDF; typst_pdf: the PDF, typeset by Typst
+  export    nbconvert exporters: self-contained HTML and PDF; pdf_form (with pdf_html, pdf_dom): the PDF's
+            document form; typst_pdf: the PDF, typeset by Typst
   preview   the live preview's engine (rebuilds the page); preview_server: its web server and the command;
             labview: prose with its values in JupyterLab
   cli       the `natoua` command

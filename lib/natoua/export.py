@@ -3,7 +3,7 @@
 Both are registered under nbconvert's exporter entry point, so
 `jupyter nbconvert --to natoua_html|natoua_pdf executed.ipynb` works outside
 the build too. The PDF is typeset by Typst from the same page's document form
-(natoua.typst_pdf): it reads nothing but the page, its embedded images and the
+(natoua.pdf_form, typeset by natoua.typst_pdf): it reads nothing but the page, its embedded images and the
 project's fonts.
 """
 
@@ -219,11 +219,12 @@ def drop_dangling_links(html: str) -> str:
 
 def notebook_to_pdf(nb, attachments: list[tuple[str, bytes, str]] = (), name: str = "report") -> bytes:
     """The PDF of a report notebook (assembled, or one executed notebook), typeset by Typst from its section
-    form: the outputs' payloads, its Markdown and its raw cells (natoua.typst_pdf). `attachments` are
+    form: the outputs' payloads, its Markdown and its raw cells (natoua.pdf_form). `attachments` are
     (file name, bytes, description) embedded as associated files."""
     import copy
 
-    from .typst_pdf import notebook_form, render
+    from .pdf_form import notebook_form
+    from .typst_pdf import render
 
     nb = copy.deepcopy(nb)
     ReportPreprocessor().preprocess(nb, {"metadata": {"name": name}})
@@ -232,9 +233,9 @@ def notebook_to_pdf(nb, attachments: list[tuple[str, bytes, str]] = (), name: st
 
 
 def html_to_pdf(html: str, attachments: list[tuple[str, bytes, str]] = ()) -> bytes:
-    """The PDF of a report page, typeset by Typst (natoua.typst_pdf). `attachments` are (file name, bytes,
+    """The PDF of a report page, typeset by Typst (natoua.pdf_form). `attachments` are (file name, bytes,
     description) embedded as associated files (the edition's claims.json and the CSVs it read)."""
-    from .typst_pdf import html_to_pdf as typeset
+    from .pdf_form import html_to_pdf as typeset
 
     return typeset(html, attachments)
 

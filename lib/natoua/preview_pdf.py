@@ -19,7 +19,7 @@ def _render_pdf(source: str, pdf_path: str) -> None:
 
         pdf = notebook_to_pdf(nbformat.read(source, as_version=4), name=Path(source).stem)
     else:
-        from .typst_pdf import html_to_pdf
+        from .pdf_form import html_to_pdf
 
         pdf = html_to_pdf(Path(source).read_text(encoding="utf-8"))
     write_atomic(Path(pdf_path), pdf)
