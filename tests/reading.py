@@ -106,6 +106,40 @@ def off_style_money(html: str) -> list[str]:
     return found
 
 
+#: A ledger label is a name for the figure, not a sentence: short, and never the quoted words around the figure
+#: (the ledger's fallback when a claim has no label).
+LABEL_MAX_CHARS = 80
+
+
+def ledger_label_problems(ledger: dict[str, dict]) -> list[str]:
+    """What makes a claims.json ledger hard to read: a claim without a label, a label that is a sentence or a
+    placeholder, and two rows of one section with the same label but different values (a reader could not
+    tell them apart)."""
+    problems = []
+    seen: dict[tuple[str, str], dict] = {}
+    for name, c in sorted(ledger.items()):
+        label = " ".join(str(c.get("label") or "").split())
+        if not label:
+            problems.append(f"{name} (section {c.get('section')}): no label")
+            continue
+        if len(label) > LABEL_MAX_CHARS or label.startswith(("“", '"')) or "{{" in label or "…" in label:
+            problems.append(f"{name}: label {label!r} is not a short name for the figure")
+        key = (str(c.get("section")), label.casefold())
+        other = seen.setdefault(key, c)
+        if other is not c and other.get("text") != c.get("text"):
+            problems.append(f"{other['name']} and {name} (section {key[0]}): same label {label!r}, "
+                            f"different values ({other.get('text')!r}, {c.get('text')!r})")
+    return problems
+
+
+def ledger_fallback_rows(html: str) -> list[str]:
+    """Ledger rows (Key figures appendix) that show the sentence around the figure instead of a label."""
+    soup = BeautifulSoup(html, "html.parser")
+    rows = soup.select("#sec-key-figures tbody tr")
+    return [row.get("id", "?") for row in rows
+            if (label := row.select_one(".ledger-label")) is None or label.get_text().startswith("“")]
+
+
 if __name__ == "__main__":
     from pathlib import Path
 

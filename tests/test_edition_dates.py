@@ -4,6 +4,7 @@ and the PDF attaches only the rows the edition read."""
 from __future__ import annotations
 
 import csv
+import re
 import io
 from types import SimpleNamespace
 
@@ -38,3 +39,18 @@ def test_title_page_gives_the_cut_off_as_edition_date_and_never_says_published()
     assert "Kiel Institute for the World Economy" in page  # the release read though published after the cut-off
     about = assemble.about_edition(ed)
     assert "Release 28" in about and "after the cut-off" in about and "25 June 2025" in about
+
+
+def test_title_page_names_each_late_publication_once_with_its_date_in_plain_words():
+    rel = [r.to_json() for r in releases.edition_releases("2026-03-31", ["support_tracker", "support_relative",
+                                                                          "exchange_rates", "countries", "summits"])]
+    ed = assemble.Edition(as_of="2026-03-31", params={"currency": "EUR"}, parts=[], ledger={}, releases=rel)
+    page = assemble.title_page(ed)
+    late = sorted({item for r in rel for item in r["after_cutoff"]})
+    assert len(late) >= 2  # Kiel's Release 28 (two datasets, one publication) and the ECB's file
+    assert page.count("Release 28") == 1  # a publication read by several datasets is named once
+    assert "published" not in page and ") (" not in page  # no date given twice, nothing the contents contradict
+    for item in late:
+        assert re.search(r"\b20\d\d\)?$", item), item  # each ends with the date it appeared
+        assert item.replace("'", "&#x27;") in page
+    assert "only what they report up to the cut-off is used" in page and "period up to the cut-off" in page

@@ -87,13 +87,15 @@ def title_page(ed: Edition) -> str:
     if ed.degraded:
         banner = (f'<p class="status-banner">Degraded edition: {len(ed.degraded)} section(s) failed to build '
                   f'({e(", ".join(ed.degraded))}). See the build status page before relying on this edition.</p>')
-    late = sorted({item.split(", ")[0] for r in ed.releases for item in r.get("after_cutoff", [])})
+    late = sorted({item for r in ed.releases for item in r.get("after_cutoff", [])})
     releases = ""
     if ed.releases:
         releases = ("<dt>Data releases</dt><dd>"
-                    + (f"Some releases read were published after the cut-off ({e(fmt.join(late))}); " if late else
-                       "Every release read was published by the cut-off; ")
-                    + f'each dataset\'s release and publication date are listed in '
+                    + ("The figures describe the period up to the cut-off, but some publications were read in a "
+                       "version that appeared after it (only what they report up to the cut-off is used): "
+                       f"{e('; '.join(late))}. "
+                       if late else "Every publication read had appeared by the cut-off. ")
+                    + "Each dataset's release and publication date are listed in "
                       f'{links.internal(ABOUT_ANCHOR, "About this edition")}.</dd>')
     return (
         '<header class="title-page">'

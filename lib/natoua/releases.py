@@ -38,6 +38,13 @@ def _published_text(row) -> str:
     return fmt.day(row["published"], row.get("published_precision") or "day")
 
 
+def _named_with_date(publisher: str, edition: str, published: str) -> str:
+    """'Kiel Institute for the World Economy, Release 28 (data to end of February 2026), April 2026'; an edition that
+    already names its date ('Web page (last reviewed 25 June 2026)') is not dated twice."""
+    named = f"{publisher}, {edition}"
+    return named if published in named else f"{named}, {published}"
+
+
 def edition_releases(as_of: str, datasets) -> list[Release]:
     """One entry per dataset the edition read (in the order given), from the sources its as_of-filtered rows cite."""
     sources = data.load("sources").set_index("source_id")
@@ -52,8 +59,7 @@ def edition_releases(as_of: str, datasets) -> list[Release]:
         title = str(data.resource(name).get("title") or name)
         dated = cited.dropna(subset=["published"]).sort_values("published")
         late = dated[dated["published"] > cutoff]
-        after = [f"{r.publisher}, {r.edition} (published {_published_text(r._asdict())})"
-                 for r in late.itertuples()]
+        after = [_named_with_date(r.publisher, r.edition, _published_text(r._asdict())) for r in late.itertuples()]
         newest = dated.iloc[-1] if len(dated) else None
         newest_iso = newest["published"].date().isoformat() if newest is not None else ""
         if 0 < len(cited) <= MAX_LISTED:

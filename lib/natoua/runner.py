@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cache, datacheck, paths, publish
+from . import cache, datacheck, paths, publish, webfonts
 from .errors import EXIT_BAD_INPUT, BuildError
 from .execute import CELL_TIMEOUT, Job, Result
 from .files import read_json, write_atomic
@@ -169,6 +169,9 @@ class Runner:
         # Scratch folders of executions; a build's next run removes what a killed one left in the default.
         self.scratch = Path(scratch) if scratch is not None else self.reports / ".cache" / "runs"
         self.timings_file = self.reports / ".cache" / "timings.json"  # longest first keeps every worker busy
+        # The HTML's font subsets depend only on the page's characters: kept on disk, shared by builds, previews
+        # and briefs (set before the workers fork, so the briefs' exports in them use it too).
+        webfonts.use_cache(self.reports / ".cache" / "webfonts")
         self.pool = None
 
     def __enter__(self) -> Runner:

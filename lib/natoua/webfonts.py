@@ -4,16 +4,26 @@ The faces are the project's font files (`templates/natoua/fonts/`, which the PDF
 characters the page holds (the whole page's characters, a superset of its visible text), so the page carries only
 the glyphs it shows.
 Subsetting is deterministic (no timestamps are rewritten), so the same page gives the same bytes.
+
+Subsetting costs about 2 s of CPU per page (fontTools parses each font's layout tables), and its result
+depends only on the font file and the page's character set: with a cache folder set (`use_cache`; the runner
+sets `reports/.cache/webfonts/`), each subset is kept on disk under a key of the font file's digest, the
+fontTools version, the subsetting options and the characters, so a build whose text uses the same characters
+reads the subsets instead of making them. An entry carries the digest of its bytes; one that does not match
+(truncated, tampered) is made again and rewritten, never used.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import re
 from functools import lru_cache
+from pathlib import Path
 
 from . import paths
+from .files import write_atomic
 
 FONTS = paths.TEMPLATES / "natoua" / "fonts"
 STYLE_ID = "natoua-webfonts"
@@ -37,18 +47,67 @@ def faces() -> list[tuple[str, str, str, str]]:
     return list(FACES)
 
 
+# fontTools' subsetting options; part of each cache entry's key (change them and every entry is made again).
+# No hinting: screens hint themselves, and hinting is most of a font's size. All name records: the licence and
+# copyright names (OFL) stay with the font.
+_OPTIONS = {"flavor": "woff2", "hinting": False, "desubroutinize": True, "name_IDs": ["*"], "notdef_outline": True}
+_CACHE: Path | None = None
+
+
+def use_cache(folder: Path | None) -> None:
+    """Keep font subsets in `folder` (created when first written); None: in this process only."""
+    global _CACHE
+    _CACHE = Path(folder) if folder is not None else None
+
+
+@lru_cache(maxsize=None)
+def _font_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _cache_key(path: Path, characters: str) -> str:
+    import json
+
+    import fontTools
+
+    spec = json.dumps([_font_digest(path), fontTools.version, _OPTIONS, characters], ensure_ascii=True)
+    return hashlib.sha256(spec.encode("ascii")).hexdigest()
+
+
+def _read_entry(entry: Path) -> bytes | None:
+    """An entry's font bytes, or None if it is missing or fails its digest (the first 32 bytes)."""
+    try:
+        raw = entry.read_bytes()
+    except OSError:
+        return None
+    digest, data = raw[:32], raw[32:]
+    return data if len(raw) > 32 and hashlib.sha256(data).digest() == digest else None
+
+
 @lru_cache(maxsize=32)
 def _subset(file_name: str, characters: str) -> bytes:
+    path = FONTS / file_name
+    entry = _CACHE / f"{_cache_key(path, characters)}.woff2" if _CACHE is not None else None
+    if entry is not None:
+        cached = _read_entry(entry)
+        if cached is not None:
+            return cached
+    data = _make_subset(path, characters)
+    if entry is not None:
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(entry, hashlib.sha256(data).digest() + data)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+    return data
+
+
+def _make_subset(path: Path, characters: str) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    font = TTFont(str(FONTS / file_name), recalcTimestamp=False)
-    options = subset.Options()
-    options.flavor = "woff2"
-    options.hinting = False  # screens hint themselves; hinting is most of a font's size
-    options.desubroutinize = True
-    options.name_IDs = ["*"]  # keep the licence and copyright names (OFL)
-    options.notdef_outline = True
+    font = TTFont(str(path), recalcTimestamp=False)
+    options = subset.Options(**_OPTIONS)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=characters)
     subsetter.subset(font)
