@@ -308,3 +308,19 @@ def test_remembered_font_lookup_gives_matplotlibs_answer_and_follows_generic_fam
         dejavu = manager._find_fonts_by_props(generic)
         assert dejavu == original(generic)
     assert "NotoSans-Regular" in ours[0] and ours != dejavu
+
+
+def test_heatmap_labels_take_the_colour_that_reads_best_on_their_cell():
+    from natoua import heatmap
+
+    # WCAG contrast ratios computed by hand from the 2.1 definition: white on #e6550d (figure 7.2's darkest
+    # orange) is 3.7:1, below AA's 4.5:1; near-black ink on it is 4.7:1
+    assert round(heatmap.contrast("white", "#e6550d"), 1) == 3.7
+    assert round(heatmap.contrast("#1A1A1A", "#e6550d"), 1) == 4.7
+    assert heatmap.contrast("white", "black") == pytest.approx(21.0)
+    assert heatmap.text_colour("#e6550d") == heatmap.INK
+    assert heatmap.text_colour("#08519c") == "white"  # dark blue: white reads better
+    assert heatmap.text_colour((1.0, 1.0, 1.0)) == heatmap.INK
+    # figure 7.2's seven bands: every label reaches AA contrast with the colour chosen
+    for band in ["#e6550d", "#fdae6b", "#fee6ce", "#deebf7", "#9ecae1", "#4292c6", "#08519c"]:
+        assert heatmap.contrast(heatmap.text_colour(band), band) >= 4.5, band

@@ -119,3 +119,57 @@ def test_a_usd_edition_sits_beside_the_eur_edition_and_traces_its_numbers_too(de
     assert float(dollars["text"].strip("$ bn").replace(",", "")) == round(dollars["value"], 1)
     assert dollars["value"] > eur["value"]  # the euro was worth more than a dollar on the cut-off
     assert not (usd / "changes.md").exists()  # compared with no euro edition
+
+
+def _text(html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    return " ".join(BeautifulSoup(html, "html.parser").get_text(" ").split())
+
+
+def test_statements_in_the_built_text_follow_the_data(built_html):
+    """Headlines and sentences that name leaders, a count or an exception, checked against the CSVs read here
+    (not the notebooks' code): figure 7.2's title, the heatmap's leaders, section 7's verdict on the guideline,
+    the publishers read after the cut-off (Sources and methodology)."""
+    import pandas as pd
+
+    text = _text(built_html)
+    series = pd.read_csv(paths.ROOT / "data" / "defence_expenditure.csv").query("edition == 'nato-2025-08'")
+    wide = series.pivot(index="iso3", columns="year", values="pct_gdp")
+    countries = pd.read_csv(paths.ROOT / "data" / "countries.csv").set_index("iso3")["name"]
+    rose = int((wide[2024] > wide[2022]).sum())
+    top3 = [countries[i] for i in wide[2024].sort_values(ascending=False).index[:3]]
+    leaders = f"{top3[0]}, {top3[1]} and {top3[2]}"
+    assert f"Spending rose in {rose} of {int(wide[2024].notna().sum())} allies from 2022 to 2024; {leaders} spend the most" in text
+    assert f"{leaders} spend the most relative to their economies" in text
+    assert "the eastern flank leads" not in text and "The allies closest to Russia spend the most" not in text
+    # every ally with a 2025 figure is at or above 2% in the data: the text must not say "most"
+    assert "On the newest figures, every ally with a figure meets the guideline" in text
+    sources = pd.read_csv(paths.ROOT / "data" / "sources.csv")
+    late = sorted(sources.loc[pd.to_datetime(sources["published"], errors="coerce", format="mixed")
+                              > pd.Timestamp("2026-03-31"), "publisher"].unique())
+    assert len(late) >= 2 and "(the Kiel tracker)" not in text
+    named = text.split("release of a dataset was published after the cut-off")[1].split("only what it reports")[0]
+    assert all(publisher in named for publisher in late), (late, named)
+    assert "members took between 2.8 years and 13.8 years" in text  # not "2.8 years to 13.8 years"
+
+
+def test_the_preview_page_traces_its_numbers_like_the_edition(default_edition, tmp_path):
+    """What `natoua preview` serves is the page its engine writes (index.html) plus a reload script and a status
+    bar added as it is served; the bar's numbers (refresh count, seconds) are the tool's state, not the report's,
+    so the page as written is what is read here. Every section comes from the shared edition's cache."""
+    from conftest import seeded_reports
+    from natoua.preview import Engine
+    from natoua.runner import RunOptions
+
+    engine = Engine(RunOptions(as_of="2026-03-31", out=seeded_reports(tmp_path / "reports", default_edition), jobs=1))
+    try:
+        result = engine.refresh()
+    finally:
+        engine.close()
+    assert result.ok and not result.executed, result
+    page = engine.page.read_text(encoding="utf-8")
+    assert 'class="claim"' in page
+    found = untraced_numbers(page)
+    assert not found, "\n".join(f"{u.where}: {u.token!r} in “{u.context}”" for u in found[:30])
+    assert not off_style_money(page)

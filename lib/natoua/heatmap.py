@@ -17,6 +17,29 @@ import pandas as pd
 CMAP = "cividis"
 
 
+INK = "#1A1A1A"
+
+
+def _luminance(rgb) -> float:
+    """WCAG 2.1 relative luminance of an sRGB colour given as 0-1 floats."""
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a, b) -> float:
+    """WCAG contrast ratio of two colours (0-1 sRGB floats or any matplotlib colour)."""
+    from matplotlib.colors import to_rgb
+
+    la, lb = sorted((_luminance(to_rgb(a)), _luminance(to_rgb(b))), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_colour(cell) -> str:
+    """White or ink, whichever reads better on a cell of colour `cell` (WCAG contrast, not a guessed cut-off:
+    white on a mid orange is only 3.7:1, ink 4.7:1)."""
+    return "white" if contrast("white", cell) >= contrast(INK, cell) else INK
+
+
 def draw(ax, frame: pd.DataFrame, *, fmt=lambda v: f"{v:.0%}", vmin: float | None = None,
          vmax: float | None = None, xlabel: str = "", ylabel: str = "", fontsize: float = 7.5,
          missing: str = "–", highlight: tuple | None = None, labels: pd.DataFrame | None = None):
@@ -39,11 +62,9 @@ def draw(ax, frame: pd.DataFrame, *, fmt=lambda v: f"{v:.0%}", vmin: float | Non
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             v = values[i, j]
-            r, g, b = colours[i, j, :3]
-            dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5  # relative luminance: white text on dark cells
             text = str(labels.iat[i, j]) if labels is not None else fmt(v) if np.isfinite(v) else missing
             ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
-                    color="white" if dark and np.isfinite(v) else "#1A1A1A")
+                    color=text_colour(colours[i, j, :3]) if np.isfinite(v) else INK)
     if highlight is not None:
         rows, cols = [str(r) for r in frame.index], [str(c) for c in frame.columns]
         row, col = (str(x) for x in highlight)
