@@ -216,7 +216,7 @@ def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
     body = "".join(
         f'<tr id="{e(links.claim_anchor(c["name"]), quote=True)}">'
         f"<td class=\"txt\">{_ledger_name(c)}</td>"
-        f"<td class=\"{'num' if _is_number(c.get('value')) else 'txt'}\">{_ledger_value(c)}</td>"
+        f"<td class=\"{'num' if _reads_as_number(c) else 'txt'}\">{_ledger_value(c)}</td>"
         f"<td class=\"txt\">{e(unit_parts(c['unit'])[0])}</td>"
         f"<td class=\"txt\">{', '.join(links.internal(links.dataset_anchor(d), links.breakable(d), 'ident') for d in c['datasets'])}</td>"
         f"<td class=\"txt\">{e(_short_label(c.get('section', '')))}</td>"
@@ -276,6 +276,12 @@ def _ledger_notes(c: dict) -> str:
     notes = [html.escape(n) for n in (c.get("check") and f"Check: {c['check']}", basis and f"Unit: {basis}",
                                       c.get("note"), unused) if n]
     return "<br/>".join(notes)
+
+
+def _reads_as_number(c: dict) -> bool:
+    """A value set as a number (right-aligned, never wrapped) only when its text is a short figure: a number the
+    prose puts in words ('0 (“None” in the text)') or a sentence ('ECB reference rate of …') wraps as text."""
+    return _is_number(c.get("value")) and len(c["text"]) <= 16 and bool(re.search(r"[0-9]", c["text"]))
 
 
 def _is_number(value) -> bool:
