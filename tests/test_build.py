@@ -170,6 +170,55 @@ def test_pdf_links_work_and_urls_are_never_split(edition, pdf_pages):
     assert not split, f"URLs broken in the text: {split[:3]}"
 
 
+def test_pdf_prose_is_hyphenated_and_quoted_as_the_html_but_no_identifier_is_broken(edition, pdf_pages):
+    """Prose is hyphenated; a claim's name, a dataset file name, an address or a hash never is (each is printed
+    whole once the lines are joined); double quotes are typographic, as in the HTML."""
+    reader, texts = pdf_pages
+    body = [re.sub(r"\s*Page \d+ of \d+\s*$", "", t) for t in texts]
+    # a line ending in a hyphen inside a word: hyphenation (pypdf reads its hyphen as "-" or U+00AD, depending on
+    # which the font's glyph met first) or a compound's own hyphen ("full-scale"), about 40 of those
+    breaks = [m.group(0) for t in body for m in re.finditer(r"\S+[\u00ad-]\n\S+", t)]
+    assert len([b for b in breaks if re.search(r"[a-z][\u00ad-]\n[a-z]", b)]) > 100, "prose is hyphenated"
+    odd = [b for b in breaks if "\u00ad" in b and not re.fullmatch(r"\(?[A-Za-z]+\u00ad\n[a-z]+\W*", b)]
+    assert not odd, f"hyphenated inside something that is not a word: {odd[:5]}"
+    joined = "".join("".join(texts).split()).replace("\u00ad", "-")  # a real hyphen may read as U+00AD in pypdf
+    claims = json.loads((edition / "claims.json").read_text())
+    assert len(claims) > 100 and not [n for n in claims if n not in joined], "every claim's name printed whole"
+    files = sorted({m for t in texts for m in re.findall(r"[a-z_]+\.csv", t)})
+    assert len(files) > 10 and not [f for f in files if f not in joined]
+    assert '"' not in "".join(texts) and "“" in "".join(texts)
+
+
+def page_fill(reader) -> list[tuple[float, bool]]:
+    """Per page: (fill, ends a section). Fill is the share of the body area (A4 less the template's 22 mm top and
+    20 mm bottom margins) from its top down to the lowest line of text (a figure or a table ends with its caption
+    or source line); a page ends a section when the next page starts one (a top-level bookmark) or is the last."""
+    mm = 72 / 25.4
+    starts = {reader.get_destination_page_number(o) for o in reader.outline if not isinstance(o, list)}
+    out = []
+    for i, page in enumerate(reader.pages):
+        top, bottom = float(page.mediabox.height) - 22 * mm, 20 * mm
+        lows = [top]
+
+        def visit(text, cm, tm, font, size):
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            if text.strip() and bottom < y < top:
+                lows.append(y)
+
+        page.extract_text(visitor_text=visit)
+        out.append(((top - min(lows)) / (top - bottom), i + 1 in starts or i == len(reader.pages) - 1))
+    return out
+
+
+def test_no_page_inside_a_section_is_less_than_half_full(edition, pdf_pages):
+    reader, _ = pdf_pages
+    fills = page_fill(reader)
+    first_section = min(reader.get_destination_page_number(o) for o in reader.outline if not isinstance(o, list))
+    poor = [(n, f"{fill:.0%}") for n, (fill, ends) in enumerate(fills, 1) if n > first_section and not ends and fill < 0.5]
+    assert not poor, f"pages less than half full inside a section: {poor}"
+    assert sum(1 for fill, ends in fills if ends) >= 14 and max(fill for fill, _ in fills) > 0.9
+
+
 def test_pdf_is_tagged_archival_and_accessible(edition):
     import pikepdf
 

@@ -133,7 +133,8 @@ def test_pdf_places_data_text_as_text_never_as_typst_markup():
     nb.cells.append(nbformat.v4.new_markdown_cell("Prose with #strong[x] and $y$ and @w."))
     pdf, _ = ReportPDFExporter().from_notebook_node(nb)
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages).split())
-    assert text.count('#panic("x") *b* _i_ $x^2$ <lbl> @lbl `raw` #read("/etc/passwd")') == 2, text
+    # printed as written, with the double quotes in the house style the HTML page gives them too
+    assert text.count('#panic(“x”) *b* _i_ $x^2$ <lbl> @lbl `raw` #read(“/etc/passwd”)') == 2, text
     assert "Prose with #strong[x] and $y$ and @w." in text
 
 
@@ -218,3 +219,62 @@ def test_the_pdf_prints_generated_prose_with_its_claims_values():
     pdf, _ = ReportPDFExporter().from_notebook_node(nb)
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages).split())
     assert "Europe gave 92% of the aid." in text and "{{" not in text
+
+
+def _pdf_text(pdf: bytes) -> list[str]:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    return [p.extract_text() for p in PdfReader(BytesIO(pdf)).pages]
+
+
+def test_the_pdf_quotes_as_the_html_does():
+    """Straight double quotes in Markdown, captions and generated text print as the HTML prints them (“ ”);
+    apostrophes stay as written, in both."""
+    import html as htmlmod
+
+    nb = section_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        'The brief says "approximately 20 nations" (and "others"). NATO\'s "open door" — "a door".'))
+    table = tables.Table(pd.DataFrame({"Ally": ['"Quoted" ally']}), caption='The "quoted" caption', source="Source: NATO.")
+    nb.cells[1].outputs.append(nbformat.v4.new_output("display_data", data=table._repr_mimebundle_()))
+    pdf, _ = ReportPDFExporter().from_notebook_node(nb)
+    text = " ".join(" ".join(_pdf_text(pdf)).split())
+    html, _ = ReportHTMLExporter().from_notebook_node(section_notebook_copy(nb))
+    page = htmlmod.unescape(re.sub(r"<[^>]+>", "", html))
+    expected = "The brief says “approximately 20 nations” (and “others”). NATO's “open door” — “a door”."
+    assert expected in page and expected in text, text
+    assert "“Quoted” ally" in text and "The “quoted” caption" in text
+    assert '"' not in text
+
+
+def section_notebook_copy(nb):
+    import copy
+
+    return copy.deepcopy(nb)
+
+
+def test_the_pdf_hyphenates_prose_but_never_an_identifier():
+    """Prose breaks at hyphenation points (English patterns); identifiers, addresses, file names and hashes in the
+    same paragraph never do (they may wrap only at their own / . _ -, adding no character)."""
+    idents = ["ov_support_alloc_extraordinarily_comprehensive", "exchange_rates_internationalisation.csv",
+              "https://www.parallelparliament.co.uk/committee/internationalisation/responsibilities",
+              "6ca31122ed0ad711a51ab4fa49c84b08df4bdbe010e17be61af84ce1b8a61e8d",
+              "https://www.nato.int/cps/en/natohq/official-internationalisation-responsibilities.htm",
+              "natoua-extraordinarily-comprehensive-responsibilities.csv"]
+    words = ("internationalisation notwithstanding extraordinarily comprehensive responsibilities "
+             "counterrevolutionaries incomprehensibility ").split()
+    prose = " ".join(words[i % len(words)] + (f" {idents[i % len(idents)]}" if i % 4 == 3 else "") for i in range(400))
+    nb = section_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(prose))
+    pdf, _ = ReportPDFExporter().from_notebook_node(nb)
+    pages = _pdf_text(pdf)
+    body = [re.sub(r"\s*Page \d+ of \d+\s*$", "", p) for p in pages]  # the footer is not the next line
+    breaks = [m.group(0) for p in body for m in re.finditer(r"\w+[\u00ad-]\n\w+", p)]
+    assert len(breaks) > 10, "prose is hyphenated"
+    odd = [b for b in breaks if not re.fullmatch(r"[a-z]+[\u00ad-]\n[a-z]+", b)]
+    assert not odd, odd  # words only, never an identifier
+    joined = "".join("".join(pages).split()).replace("\u00ad", "-")
+    for ident in idents:
+        assert joined.count(ident) == prose.count(ident), ident

@@ -17,6 +17,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import default
 
 from . import claims, links, mimes, paths, webfonts
+from .quotes import house_quotes
 
 REPORT_MIMES = (mimes.FIGURE, mimes.TABLE, mimes.BLOCK)
 _FIG = re.compile(r'<span class="figure-number">Figure</span>')
@@ -171,43 +172,6 @@ def name_heading_anchors(html: str) -> str:
                 f'aria-label="Link to this section: {text}">¶</a>{m.group(5)}')
 
     return _ANCHOR.sub(repl, html)
-
-
-_PIECES = re.compile(r"(<[^>]*>)")
-_VERBATIM = re.compile(r"<(style|script|code|pre)\b", re.I)
-_QUOTE = re.compile(r'"|&quot;')
-_BEFORE_OPENING = set(" \t\n([{—–/\u00a0")
-
-
-def house_quotes(html: str) -> str:
-    """Quotation marks in one house style: straight double quotes in the text (prose written with ") become
-    “ after a space or an opening bracket (or at the start) and ” otherwise, reading the text across inline tags.
-    Markup, attributes, code and style sheets are left as they are."""
-    out, verbatim, last = [], None, " "
-    for i, piece in enumerate(_PIECES.split(html)):
-        if i % 2:  # a tag
-            opening = _VERBATIM.match(piece)
-            if verbatim is None and opening:
-                verbatim = opening.group(1).lower()
-            elif verbatim and piece.lower().startswith(f"</{verbatim}"):
-                verbatim = None
-            elif re.match(r"</?(p|li|td|th|h[1-6]|div|br|dd|dt|caption|figcaption)\b", piece, re.I):
-                last = " "  # a block boundary: the next quote opens
-        elif verbatim is None and piece:
-            if '"' in piece or "&quot;" in piece:
-                chunks, prev = [], last
-                pos = 0
-                for m in _QUOTE.finditer(piece):
-                    before = piece[pos:m.start()]
-                    prev = before[-1] if before else prev
-                    chunks.append(before + ("“" if prev in _BEFORE_OPENING else "”"))
-                    prev = chunks[-1][-1]
-                    pos = m.end()
-                chunks.append(piece[pos:])
-                piece = "".join(chunks)
-            last = piece[-1]
-        out.append(piece)
-    return "".join(out)
 
 
 def drop_dangling_links(html: str) -> str:

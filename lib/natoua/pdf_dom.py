@@ -113,3 +113,107 @@ def strip(runs: list) -> list:
     if runs and isinstance(runs[-1], str):
         runs[-1] = runs[-1].rstrip()
     return [r for r in runs if r != ""]
+
+
+# Fields of the form that are not text a reader reads: targets, addresses, file names, kinds, alt text (an
+# attribute, which the HTML leaves as written too).
+_NOT_TEXT = {"t", "to", "url", "id", "img", "fmt", "alt", "kind", "cls", "key", "align", "halign", "w", "file", "mime",
+             "name", "description", "date", "no", "level", "cols", "ordered", "compact", "keep", "width_cm"}
+
+
+def house_quotes(form, prev: str = " "):
+    """The form's text with the HTML page's quotation marks (natoua.quotes): straight double quotes curled, read
+    across inline runs; each block, cell, caption and title starts afresh, as a block does in the HTML. Code is
+    left as written."""
+    from .quotes import curl
+
+    state = [prev]
+
+    def text(s: str) -> str:
+        s = curl(s, state[0])
+        if s:
+            state[0] = s[-1]
+        return s
+
+    def runs(xs: list) -> list:
+        out = []
+        for x in xs:
+            if isinstance(x, str):
+                out.append(text(x))
+            elif isinstance(x, dict) and x.get("t") == "code":
+                out.append(x)
+                if x.get("s"):
+                    state[0] = x["s"][-1]
+            elif isinstance(x, dict) and x.get("t") == "ident":
+                out.append(dict(x, s=text(x["s"])))
+            elif isinstance(x, dict) and x.get("t") == "br":
+                out.append(x)
+                state[0] = " "
+            elif isinstance(x, dict) and "t" in x and x["t"] not in _BLOCK_TYPES:
+                out.append({k: (runs(v) if k == "c" and isinstance(v, list) else v) for k, v in x.items()})
+            else:
+                out.append(walk(x))
+        return out
+
+    def walk(x):
+        if isinstance(x, str):
+            state[0] = " "
+            return text(x)
+        if isinstance(x, list):
+            state[0] = " "
+            if all(isinstance(y, str) or (isinstance(y, dict) and y.get("t") not in _BLOCK_TYPES) for y in x):
+                return runs(x)
+            return [walk(y) for y in x]
+        if isinstance(x, dict):
+            if x.get("t") == "pre":
+                return x
+            return {k: (v if k in _NOT_TEXT else walk(v)) for k, v in x.items()}
+        return x
+
+    return walk(form)
+
+
+_BLOCK_TYPES = {"h", "p", "list", "figure", "table", "callout", "kf", "titlepage", "toc", "quote", "pre", "hr",
+                "section", "div", None}
+
+
+# A token in prose that is an identifier, not a word: a file name, an address, a snake_case name or a hash.
+# The template never hyphenates an "ident" run (it may wrap only after / . _ - and the like).
+IDENTIFIER = re.compile(
+    r"(?<![\w/.])(?:https?://\S+[\w/]"                      # an address
+    r"|\w[\w.-]*(?:/[\w.-]*\w)+"                            # a path: data/raw/ecb/eurofxref-hist.zip
+    r"|[\w.-]*\w_\w(?:[\w.-]*\w)?"                           # a snake_case name: ov_support_alloc
+    r"|[\w-]+\.(?:csv|json|ipynb|pdf|html|xlsx|zip|py)\b"     # a file name
+    r"|(?:[\w-]+\.)+(?:com|org|int|eu|uk|gov|net|de|fr|ua|io|edu)\b"  # a domain
+    r"|[0-9a-f]{12,})")                                    # a hash
+
+
+def protect_identifiers(form):
+    """Prose strings with their identifiers made "ident" runs, so hyphenation never breaks one."""
+    def split(s: str) -> list:
+        out, pos = [], 0
+        for m in IDENTIFIER.finditer(s):
+            if m.start() > pos:
+                out.append(s[pos:m.start()])
+            out.append({"t": "ident", "s": m.group(0)})
+            pos = m.end()
+        if pos < len(s):
+            out.append(s[pos:])
+        return out
+
+    def walk(x, key=None):
+        if isinstance(x, list):
+            out = []
+            for y in x:
+                out += split(y) if isinstance(y, str) and key in _RUN_KEYS else [walk(y, key)]
+            return out
+        if isinstance(x, dict):
+            if x.get("t") in ("code", "ident", "pre"):
+                return x
+            return {k: (v if k in _NOT_TEXT else walk(v, k if k in _RUN_KEYS else key)) for k, v in x.items()}
+        return x
+
+    return walk(form)
+
+
+_RUN_KEYS = {"c", "title", "caption", "source", "note", "head"}

@@ -9,7 +9,7 @@ import json
 import re
 
 from . import mimes
-from .pdf_dom import WS, merge, parse, strip
+from .pdf_dom import WS, house_quotes, merge, parse, protect_identifiers, strip
 from .pdf_html import HtmlForm
 from .typst_pdf import render
 
@@ -143,6 +143,7 @@ def document_form(html: str) -> tuple[dict, dict[str, bytes]]:
     running = body.find("p", "running-title")
     blocks = form.blocks(body)
     drop_dangling_refs(blocks)
+    blocks = protect_identifiers(house_quotes(blocks))
     has_title_page = any(b["t"] == "titlepage" for b in blocks)
     doc = {
         "title": title,
@@ -179,6 +180,7 @@ def notebook_form(nb, name: str = "report") -> tuple[dict, dict[str, bytes]]:
                 if out.get("output_type") in ("display_data", "execute_result"):
                     blocks += form.output(out.get("data", {}))
     drop_dangling_refs(blocks)
+    blocks = protect_identifiers(house_quotes(blocks))
     title = meta.get("title") or name
     has_title_page = any(b["t"] == "titlepage" for b in blocks)
     doc = {
