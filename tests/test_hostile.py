@@ -169,7 +169,8 @@ def test_validation_problems_are_capped_per_file(data_copy):
 
 
 def test_an_oversized_data_file_is_one_line_and_never_read(data_copy):
-    from natoua.validate import MAX_FILE_BYTES, validate_package
+    from natoua.validate import validate_package
+    from natoua.validate_files import MAX_FILE_BYTES
 
     path = data_copy / "territory.csv"
     with open(path, "r+b") as fh:  # sparse: no disk used, but any read would take 64 MB of memory

@@ -27,20 +27,20 @@ def test_cached_result_of_the_real_package_is_reused(primed_cache, tmp_path):
 
 
 def test_changing_one_file_revalidates_it_and_what_refers_to_it(primed_cache, tmp_path, monkeypatch):
-    from natoua import validate
+    from natoua import validate_frictionless
 
     data_dir = tmp_path / "data"
     shutil.copytree(paths.ROOT / "data", data_dir)
     cache_dir = tmp_path / "cache"
     shutil.copytree(primed_cache, cache_dir)
     seen = []
-    real = validate._frictionless_problems
+    real = validate_frictionless.frictionless_problems
 
     def spy(descriptor, resources, base, only=None):
         seen.append(sorted(only) if only is not None else "all")
         return real(descriptor, resources, base, only)
 
-    monkeypatch.setattr(validate, "_frictionless_problems", spy)
+    monkeypatch.setattr(validate_frictionless, "frictionless_problems", spy)
     path = data_dir / "nato_targets.csv"
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # same rows, new bytes (CRLF is accepted)
     assert validate_package(data_dir, cache_dir=cache_dir) == []

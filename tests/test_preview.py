@@ -20,7 +20,8 @@ import pytest
 from natoua import paths
 from natoua.errors import EXIT_BAD_INPUT, BuildError
 from natoua.runner import RunOptions
-from natoua.preview import Engine, Watcher
+from natoua.preview import Engine
+from natoua.preview_watch import Watcher
 from natoua.preview_server import is_loopback, make_server
 
 
@@ -316,11 +317,11 @@ def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):
 
 def test_a_failed_section_whose_title_names_a_claim_still_shows_its_own_error(tmp_path):
     from natoua import assemble
-    from natoua.preview import _error_part
+    from natoua.preview_error import error_part
 
     engine = Engine(RunOptions(as_of="2026-03-31", out=tmp_path))
-    part = _error_part(assemble.Part("02", "{{ acc_first_summit }} to {{ acc_last_summit }}: the timeline"),
-                           {"cell": 3, "ename": "ValueError", "evalue": "boom"})
+    part = error_part(assemble.Part("02", "{{ acc_first_summit }} to {{ acc_last_summit }}: the timeline"),
+                      {"cell": 3, "ename": "ValueError", "evalue": "boom"})
     page, failed = engine._render([part])
     assert "Section 02 failed" in page and "ValueError" in page and "boom" in page
     assert "{{ acc_first_summit }} to {{ acc_last_summit }}: the timeline" in page  # unresolved, but visible

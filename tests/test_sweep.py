@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from natoua import grid, sweep
+from natoua import grid, sweep, sweep_page, sweep_table
 
 
 def claim(value, text, unit="u"):
@@ -30,7 +30,7 @@ STATUSES = ["executed", "cached", "failed", "executed"]
 
 
 def test_tidy_table_one_row_per_parameter_set_and_two_columns_per_claim():
-    table = sweep.tidy_table(AXES, COMBOS, STATUSES, LEDGERS, ["", "", "cell 3: ValueError: no", ""])
+    table = sweep_table.tidy_table(AXES, COMBOS, STATUSES, LEDGERS, ["", "", "cell 3: ValueError: no", ""])
     assert len(table) == len(COMBOS) == 4
     claims = ["share", "year", "fixed", "tiny", "word", "extra"]
     assert list(table.columns) == ["run", "a", "b", "status", "error"] + [c for n in claims for c in (n, f"{n}.text")]
@@ -43,7 +43,7 @@ def test_tidy_table_one_row_per_parameter_set_and_two_columns_per_claim():
 
 
 def test_moves_largest_relative_move_first_and_unchanged_reported_unchanged():
-    m = sweep.moves(LEDGERS).set_index("claim")
+    m = sweep_table.moves(LEDGERS).set_index("claim")
     assert m.loc["fixed", "status"] == "unchanged" and m.loc["fixed", "relative_move"] == 0.0
     assert m.loc["fixed", "lowest"] == m.loc["fixed", "highest"] == "5"
     assert m.loc["share", "status"] == "moves"
@@ -55,22 +55,22 @@ def test_moves_largest_relative_move_first_and_unchanged_reported_unchanged():
     assert m.loc["word", "distinct"] == 2
     assert m.loc["extra", "status"] == "moves" and m.loc["extra", "made_in"] == 1  # not made by every run
     assert (m["runs"] == 3).all()  # the failed run is left out
-    order = sweep.moves(LEDGERS).claim.tolist()
+    order = sweep_table.moves(LEDGERS).claim.tolist()
     assert order.index("share") < order.index("year") < order.index("word")  # numeric by relative move first
     assert order.index("word") < order.index("tiny") < order.index("fixed")  # then value only, then unchanged
 
 
 def test_nothing_moves_when_every_run_agrees():
     same = [{"x": claim(1.5, "1.5"), "y": claim("a", "a")}] * 3
-    m = sweep.moves(same)
+    m = sweep_table.moves(same)
     assert set(m.status) == {"unchanged"}
-    assert sweep.moves([None, None]).empty
+    assert sweep_table.moves([None, None]).empty
 
 
 def test_csv_neutralises_formula_like_text():
-    table = sweep.tidy_table([grid.parse_axis("90.a=1")], [{"a": 1}], ["executed"],
+    table = sweep_table.tidy_table([grid.parse_axis("90.a=1")], [{"a": 1}], ["executed"],
                              [{"name": claim("=HYPERLINK(1)", "=HYPERLINK(1)")}])
-    text = sweep.to_csv(table)
+    text = sweep_table.to_csv(table)
     assert "'=HYPERLINK(1)" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
 
 
@@ -86,7 +86,7 @@ def test_a_killed_sweeps_staging_folder_is_removed_by_the_next(tmp_path):
     other = tmp_path / f".tmp-12-abd-{dead.pid}"  # another grid's
     for path in [*left, alive, other]:
         path.mkdir()
-    sweep.clean_leftovers(folder)
+    sweep_page.clean_leftovers(folder)
     assert not any(p.exists() for p in left)
     assert alive.exists() and other.exists()
 

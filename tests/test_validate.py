@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from natoua.validate import CITED_ID, Problem, validate_package
+from natoua.validate import Problem, validate_package
+from natoua.validate_rules import CITED_ID
 
 
 def test_problem_format_is_file_row_column_message():

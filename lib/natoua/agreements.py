@@ -122,7 +122,7 @@ def _decimals(value: float, most: int = 3) -> int:
 
 def pledge_amount_text(amount, currency) -> str:
     """A pledge in its own currency at the precision stated: '£2.5 bn', 'CAD 3.02 bn', '€977 m'."""
-    if fmt._missing(amount) or fmt._missing(currency) or not str(currency):
+    if fmt.is_missing(amount) or fmt.is_missing(currency) or not str(currency):
         return ""
     amount = float(amount)
     if amount >= 1e9:
@@ -135,7 +135,7 @@ def pledge_amount_text(amount, currency) -> str:
 def pledge_text(amount, currency, period=None) -> str:
     """The pledge with its period in brackets: '£2.5 bn (2024/25 financial year)'; '' when none stated."""
     text = pledge_amount_text(amount, currency)
-    if text and not fmt._missing(period) and str(period):
+    if text and not fmt.is_missing(period) and str(period):
         text += f" ({str(period).replace('-', '–')})"
     return text
 

@@ -20,12 +20,12 @@ def number(value, decimals: int = 0) -> str:
 
 def pct(value, decimals: int = 1) -> str:
     """2.034 -> '2.0%'."""
-    return "–" if _missing(value) else f"{value:.{decimals}f}%"
+    return "–" if is_missing(value) else f"{value:.{decimals}f}%"
 
 
 def money_bn(value, currency: str = "EUR", decimals: int = 1) -> str:
     """349.87 -> '€349.9 bn'."""
-    if _missing(value):
+    if is_missing(value):
         return "–"
     symbol = CURRENCY_SYMBOL.get(currency)
     body = f"{value:,.{decimals}f} bn"
@@ -34,7 +34,7 @@ def money_bn(value, currency: str = "EUR", decimals: int = 1) -> str:
 
 def money(amount, currency: str, unit: str = "bn", decimals: int = 1) -> str:
     """(2.5, 'GBP') -> '£2.5 bn'; other currencies by ISO code: 'CAD 3.0 bn'."""
-    if _missing(amount):
+    if is_missing(amount):
         return "–"
     symbol = CURRENCY_SYMBOL.get(currency)
     body = f"{amount:,.{decimals}f} {unit}".strip()
@@ -63,7 +63,7 @@ def house_money(text: str) -> str:
 
 def day(value, precision: str = "day") -> str:
     """A date as prose at the precision it is known: '12 July 2024', 'July 2024', '2024'."""
-    if _missing(value):
+    if is_missing(value):
         return "date unknown"
     if isinstance(value, str):
         value = date.fromisoformat(value)
@@ -82,7 +82,7 @@ def month_year(value) -> str:
 
 def years(value, decimals: int = 1) -> str:
     """3.25 -> '3.3 years'; 1 -> '1.0 year'."""
-    if _missing(value):
+    if is_missing(value):
         return "–"
     unit = "year" if round(value, decimals) == 1 else "years"
     return f"{value:.{decimals}f} {unit}"
@@ -98,7 +98,8 @@ def join(items) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _missing(value) -> bool:
+def is_missing(value) -> bool:
+    """None, pd.NA or NaN: no value to show."""
     if value is None or value is pd.NA:
         return True
     try:

@@ -69,7 +69,7 @@ def ledger_data(ledger: dict[str, dict], parts: list) -> dict:
         rows.append({
             "anchor": links.claim_anchor(c["name"]), "name": c["name"],
             "label": c.get("label") or (f"“{context}”" if context else ""),  # as a reader knows it
-            "text": c["text"], "number": number, "numeric": _is_number(c.get("value")),
+            "text": c["text"], "number": number, "numeric": _reads_as_number(c),
             "unit": unit_parts(c["unit"])[0], "datasets": list(c["datasets"]),
             "section": _short_label(c.get("section", "")),
             "notes": [n for n in (c.get("check") and f"Check: {c['check']}", basis and f"Unit: {basis}", c.get("note"),
@@ -100,6 +100,12 @@ def unit_parts(unit: str) -> tuple[str, str]:
     if sep == " (" and rest.endswith(")") and rest.count("(") < rest.count(")"):
         rest = rest[:-1]
     return short, ("at " + rest if sep == " at " else rest)
+
+
+def _reads_as_number(c: dict) -> bool:
+    """A value set as a number (right-aligned, never wrapped) only when its text is a short figure: a number the
+    prose puts in words ('0 (“None” in the text)') or a sentence ('ECB reference rate of …') wraps as text."""
+    return _is_number(c.get("value")) and len(c["text"]) <= 16 and bool(re.search(r"[0-9]", c["text"]))
 
 
 def _is_number(value) -> bool:

@@ -22,7 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import paths
 from .errors import EXIT_BAD_INPUT, BuildError
 from .plan import check_currency
-from .preview import Engine, PdfMaker, Refresh, Watcher
+from .preview import Engine, Refresh
+from .preview_pdf import PdfMaker
+from .preview_watch import Watcher
 from .runner import RunOptions, check
 
 log = logging.getLogger("natoua.preview")

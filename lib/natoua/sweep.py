@@ -26,12 +26,8 @@ input (an argument, a value, invalid data).
 
 from __future__ import annotations
 
-import html
 import json
-import math
-import os
 import re
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,6 +37,8 @@ import pandas as pd
 
 from . import DEFAULT_AS_OF, grid, paths
 from .errors import EXIT_BAD_INPUT, EXIT_DEGRADED, EXIT_FAILED, EXIT_OK, BuildError, first_line
+from .sweep_page import write_folder
+from .sweep_table import error_text, moves, tidy_table
 
 SWEEPS = "sweeps"
 _CLAIM_CALL = re.compile(r"""\bclaim\(\s*(f?)(["'])([^"']*)\2""")
@@ -69,98 +67,6 @@ class SweepResult:
     table: pd.DataFrame
     moves: pd.DataFrame
     code: int
-
-
-# --- the tidy table and the moves (no runner needed: unit-tested on their own) ----------------------
-
-def tidy_table(axes: list[grid.Axis], combos: list[dict], statuses: list[str], ledgers: list[dict | None],
-               errors: list[str] | None = None) -> pd.DataFrame:
-    """One row per parameter set: `run`, the swept parameters, `status`, `error`, then for each claim (in the
-    order the runs first made them) its value and its text (`<claim>.text`); a claim a run did not make, or
-    a failed run, has empty cells."""
-    names: list[str] = []
-    for ledger in ledgers:
-        for name in ledger or {}:
-            if name not in names:
-                names.append(name)
-    rows = []
-    for i, (combo, status, ledger) in enumerate(zip(combos, statuses, ledgers)):
-        row = {"run": i + 1}
-        for axis in axes:
-            v = combo[axis.name]
-            row[axis.name] = json.dumps(v) if isinstance(v, (list, dict)) else v
-        row["status"] = status
-        row["error"] = (errors[i] if errors else "") or ""
-        for name in names:
-            c = (ledger or {}).get(name)
-            row[name] = c["value"] if c else None
-            row[f"{name}.text"] = c["text"] if c else None
-        rows.append(row)
-    columns = ["run", *[a.name for a in axes], "status", "error"] + [x for n in names for x in (n, f"{n}.text")]
-    table = pd.DataFrame(rows, columns=columns)
-    for name in names:  # whole numbers stay whole where a failed run leaves a gap (not 20000.0)
-        made = [v for v in table[name] if v is not None and not (isinstance(v, float) and math.isnan(v))]
-        if made and all(isinstance(v, int) and not isinstance(v, bool) for v in made):
-            table[name] = table[name].astype("Int64")
-    return table
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def moves(ledgers: list[dict | None]) -> pd.DataFrame:
-    """For every claim made by a successful run: whether it moves across the runs, and by how much.
-
-    Columns: claim, unit, status ('moves', 'value only', 'unchanged'), relative_move (numeric claims),
-    lowest, highest (texts at the lowest and highest value; for other claims the first and last distinct
-    text), distinct (number of distinct texts), made_in (runs that made it), runs (successful runs).
-    Sorted: moving claims by relative move (largest first; non-numeric after numeric, most distinct texts
-    first), then those moving in value only, then the unchanged ones by name."""
-    ok = [ledger for ledger in ledgers if ledger is not None]
-    names: list[str] = []
-    for ledger in ok:
-        names += [n for n in ledger if n not in names]
-    rows = []
-    for name in names:
-        made = [ledger[name] for ledger in ok if name in ledger]
-        values, texts = [c["value"] for c in made], [c["text"] for c in made]
-        distinct = list(dict.fromkeys(texts))
-        numeric = all(_is_number(v) for v in values)
-        if numeric:
-            lo, hi = min(values), max(values)
-            scale = max(abs(lo), abs(hi))
-            relative = (hi - lo) / scale if scale else 0.0
-            lowest, highest = texts[values.index(lo)], texts[values.index(hi)]
-            value_moves = hi != lo
-        else:
-            relative = float("nan")
-            lowest, highest = distinct[0], distinct[-1]
-            value_moves = len({json.dumps(v, sort_keys=True, default=str) for v in values}) > 1
-        if len(distinct) > 1 or len(made) < len(ok):
-            status = "moves"
-        elif value_moves:
-            status = "value only"
-        else:
-            status = "unchanged"
-        rows.append({"claim": name, "unit": made[0].get("unit", ""), "status": status,
-                     "relative_move": relative, "lowest": lowest, "highest": highest, "distinct": len(distinct),
-                     "made_in": len(made), "runs": len(ok)})
-    frame = pd.DataFrame(rows, columns=["claim", "unit", "status", "relative_move", "lowest", "highest", "distinct",
-                                        "made_in", "runs"])
-    order = {"moves": 0, "value only": 1, "unchanged": 2}
-    frame["_order"] = frame["status"].map(order)
-    frame["_rel"] = frame["relative_move"].fillna(-1.0).where(frame["status"] != "unchanged", 0.0)
-    frame = frame.sort_values(["_order", "_rel", "distinct", "claim"], ascending=[True, False, False, True],
-                              kind="mergesort")
-    return frame.drop(columns=["_order", "_rel"]).reset_index(drop=True)
-
-
-def to_csv(table: pd.DataFrame) -> str:
-    """The tidy table as CSV; text cells that a spreadsheet would evaluate are neutralised."""
-    from .tables import to_csv as safe_csv
-
-    return safe_csv(table)
 
 
 # --- claims a notebook makes, read from its source (to refuse a bad --show before any work) -----------
@@ -265,7 +171,7 @@ def run(options: SweepOptions) -> SweepResult:
     outcomes = [state.outcomes[name] for name in names]
     statuses = [o.status for o in outcomes]
     ledgers = [o.claims() if o.ok else None for o in outcomes]
-    errors = [_error_text(o.error) if not o.ok else "" for o in outcomes]
+    errors = [error_text(o.error) if not o.ok else "" for o in outcomes]
     table = tidy_table(axes, combos, statuses, ledgers, errors)
     moved = moves(ledgers)
     show = options.show
@@ -303,196 +209,3 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def _error_text(error: dict | None) -> str:
-    if not error:
-        return "failed"
-    where = f"cell {error.get('cell')}: " if error.get("cell") is not None else ""
-    return f"{where}{error.get('ename')}: {first_line(error.get('evalue', ''))}"
-
-
-# --- the folder ---------------------------------------------------------------------------------------
-
-def write_folder(folder: Path, reports: Path, section, axes, combos, outcomes, ledgers, table, moved, show, meta,
-                 options: SweepOptions) -> None:
-    """Write everything into a staging folder beside `folder`, then swap it into place (a reader never sees
-    half a sweep; an earlier sweep of the same grid is replaced whole)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(folder)
-    staging = folder.parent / f".tmp-{folder.name}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        (staging / "sweep.csv").write_text(to_csv(table), encoding="utf-8")
-        (staging / "sweep.json").write_text(json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False,
-                                                       default=str) + "\n", encoding="utf-8")
-        nb = page_notebook(section, axes, combos, outcomes, ledgers, moved, show, options)
-        import nbformat
-
-        nbformat.write(nb, str(staging / "sweep.ipynb"))
-        render_page(staging / "sweep.ipynb", staging, f"What moves in section {section.section}: "
-                    f"{section.title}", options.as_of, options.pdf)
-        old = folder.parent / f".old-{folder.name}-{os.getpid()}"
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(staging, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def clean_leftovers(folder: Path) -> None:
-    """Remove the staging (and replaced) folders a killed sweep of the same grid left beside `folder`
-    (`.tmp-<name>-<pid>`, `.old-<name>-<pid>`), unless that process is still running."""
-    for path in folder.parent.glob(f".*-{folder.name}-*"):
-        kind, _, pid = path.name.rpartition("-")
-        if kind not in (f".tmp-{folder.name}", f".old-{folder.name}") or not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-            continue  # still running: its folder, not ours to remove
-        except ProcessLookupError:
-            shutil.rmtree(path, ignore_errors=True)
-        except PermissionError:
-            continue
-
-
-def render_page(notebook: Path, folder: Path, title: str, as_of: str, pdf: bool) -> None:
-    """sweep.html and sweep.pdf through the report's exporters (the same as the ally briefs')."""
-    from . import export
-
-    if pdf:
-        export.export_notebook(notebook, folder / "sweep.html", folder / "sweep.pdf", title, as_of)
-        return
-    import nbformat
-
-    nb = nbformat.read(str(notebook), as_version=4)
-    nb.metadata["natoua"] = {"title": title, "as_of": as_of, "section": ""}
-    page, _ = export.ReportHTMLExporter().from_notebook_node(nb, resources={"metadata": {"name": "sweep"}})
-    (folder / "sweep.html").write_text(page, encoding="utf-8")
-
-
-def page_notebook(section, axes, combos, outcomes, ledgers, moved, show, options):
-    """The page as a notebook of report outputs (markdown, paragraphs, tables, a figure)."""
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
-    from . import blocks, tables
-
-    def output(obj):
-        bundle = obj._repr_mimebundle_()
-        return new_output("display_data", data=bundle, metadata={})
-
-    def paragraph(text: str):
-        return output(blocks.Block(f'<p class="generated">{html.escape(text)}</p>', "paragraph"))
-
-    def bullets(items):
-        lis = "".join(f"<li>{html.escape(i)}</li>" for i in items)
-        return output(blocks.Block(f'<div class="generated-list"><ul>{lis}</ul></div>', "bullets"))
-
-    def code(*outputs):
-        cell = new_code_cell("")
-        cell.outputs = list(outputs)
-        return cell
-
-    statuses = [o.status for o in outcomes]
-    source = f"natoua sweep of notebook {section.notebook.name}, data as of {options.as_of}"
-    cells = [new_markdown_cell(f"# What moves in section {section.section}")]
-    grid_text = "; ".join(f"{a.name}: {', '.join(grid.label({a.name: v}).split('=', 1)[1] for v in a.values)}"
-                          for a in axes)
-    cells.append(code(paragraph(
-        f"Section {section.section}, “{section.title}”, run over {len(combos)} parameter set(s), the cross product "
-        f"of {grid_text}. Every other parameter keeps its default; data as of {options.as_of}, currency "
-        f"{options.currency}. {statuses.count('executed')} run(s) executed, {statuses.count('cached')} taken from "
-        f"the build's cache, {statuses.count('failed')} failed.")))
-
-    moving = moved[moved.status != "unchanged"]
-    unchanged = moved[moved.status == "unchanged"]
-    cells.append(new_markdown_cell("## Claims that move"))
-    if moving.empty:
-        cells.append(code(paragraph("No claim moves: every successful run printed the same figures.")))
-    else:
-        moves_text = ["in value only" if st == "value only" else "yes" if m == r else f"yes (made in {m} of {r} runs)"
-                      for st, m, r in zip(moving.status, moving.made_in, moving.runs)]
-        shown = pd.DataFrame({"Claim": moving.claim, "Unit": moving.unit, "Moves": moves_text,
-                              "Relative move": moving.relative_move.map(_relative_text),
-                              "Lowest to highest": [lo if lo == hi else f"{lo} to {hi}"
-                                                    for lo, hi in zip(moving.lowest, moving.highest)],
-                              "Distinct": moving.distinct})
-        text, markup = _source(source)
-        cells.append(code(output(tables.Table(
-            shown, caption=f"Claims of section {section.section} that change across the grid, largest relative move "
-                           f"first", source=text, source_html=markup,
-            note="Relative move: (highest − lowest) / the larger of |highest| and |lowest|, for numeric claims; "
-                 "Lowest to highest: the texts printed at the lowest and highest value (other claims: the first and "
-                 "last distinct text); Distinct: how many different texts the runs printed. In value only: the value "
-                 "changes but every run prints the same text.",
-            compact=True))))
-
-    if show is not None:
-        cells.append(new_markdown_cell("## One claim over the grid"))
-        cells.append(code(_heatmap_output(axes, combos, outcomes, show, source, ledgers)))
-
-    cells.append(new_markdown_cell("## Claims that do not move"))
-    if unchanged.empty:
-        cells.append(code(paragraph("Every claim changes somewhere in the grid.")))
-    else:
-        cells.append(code(paragraph(f"{len(unchanged)} claim(s) are the same in every successful run:"),
-                          bullets(f"{r.claim}: {r.lowest}" for r in unchanged.itertuples())))
-
-    cells.append(new_markdown_cell("## Runs"))
-    runs = pd.DataFrame([{"Run": i + 1, **{a.name: grid.label({a.name: c[a.name]}).split("=", 1)[1] for a in axes},
-                          "Status": o.status, "Error": _error_text(o.error) if not o.ok else ""}
-                         for i, (c, o) in enumerate(zip(combos, outcomes))])
-    text, markup = _source(source)
-    cells.append(code(output(tables.Table(runs, caption="Parameter sets and what became of each run", source=text,
-                                          source_html=markup, compact=True))))
-    nb = new_notebook(cells=cells)
-    nb.metadata["natoua"] = {"title": f"What moves in section {section.section}", "as_of": options.as_of,
-                             "section": ""}
-    nbformat.validate(nb)
-    return nb
-
-
-def _relative_text(v) -> str:
-    """A relative move as a percentage, with a decimal below 10% so a small move does not read as none."""
-    if pd.isna(v):
-        return "–"
-    return f"{v:.1%}" if abs(v) < 0.1 else f"{v:.0%}"
-
-
-def _source(text: str) -> tuple[str, str]:
-    from . import links
-
-    return links.source_line(text)
-
-
-def _heatmap_output(axes, combos, outcomes, show: str, source: str, ledgers: list):
-    """A figure output: the claim's value over the two swept parameters, each cell labelled with its text."""
-    from nbformat.v4 import new_output
-
-    from . import charts, heatmap
-
-    rows_axis, cols_axis = axes
-    values = pd.DataFrame(float("nan"), index=list(rows_axis.values), columns=list(cols_axis.values))
-    labels = pd.DataFrame("failed", index=values.index, columns=values.columns)
-    for combo, o, ledger in zip(combos, outcomes, ledgers):
-        r, c = combo[rows_axis.name], combo[cols_axis.name]
-        claim = ledger.get(show) if ledger is not None else None
-        if claim is not None:
-            labels.loc[r, c] = claim["text"]
-            values.loc[r, c] = claim["value"] if _is_number(claim["value"]) else float("nan")
-        elif o.ok:
-            labels.loc[r, c] = "not made"
-    fig, ax = charts.new(height=0.42 * len(values.index) + 1.2)
-    heatmap.draw(ax, values, labels=labels, xlabel=cols_axis.name, ylabel=rows_axis.name, fontsize=charts.SMALL + 0.5)
-    made = values.to_numpy()
-    finite = made[~pd.isna(made)]
-    span = f"from {finite.min():g} to {finite.max():g}" if finite.size else "not a number in any run"
-    figure = charts.render(fig, title=f"{show} across the grid",
-                           caption=f"{show} for each {rows_axis.name} (rows) and {cols_axis.name} (columns); each "
-                                   f"cell shows the claim as the section prints it, coloured by its value.",
-                           source=source, alt=f"Heatmap of {show} over {rows_axis.name} and {cols_axis.name}: "
-                                              f"values {span}.", dense=True)
-    return new_output("display_data", data=figure._repr_mimebundle_(), metadata={})

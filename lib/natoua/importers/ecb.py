@@ -21,7 +21,8 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
-from . import LayoutError, Tidy, guard
+from . import guard
+from .tidy import LayoutError, Tidy
 from ..rounding import mean_significant
 
 DATASET = "exchange_rates"

@@ -14,7 +14,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from . import LayoutError
+from .tidy import LayoutError
 
 MAX_FILE_BYTES = 64 * 2**20  # the release file itself
 MAX_MEMBER_BYTES = 64 * 2**20  # one member of a zip, uncompressed

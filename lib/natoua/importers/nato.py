@@ -21,7 +21,8 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
-from . import LayoutError, Tidy, guard
+from . import guard
+from .tidy import LayoutError, Tidy
 from ..rounding import displayed
 
 DATASET = "defence_expenditure"

@@ -23,7 +23,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from . import LayoutError, Tidy, guard
+from . import guard
+from .tidy import LayoutError, Tidy
 from ..rounding import displayed
 
 DATASET = "military_expenditure_sipri"
