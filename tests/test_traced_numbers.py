@@ -191,7 +191,7 @@ def pdf_reading_text(pdf: Path) -> str:
     return QUOTATION.sub("", text[:start] + text[end:])
 
 
-def test_money_in_the_pdf_reads_in_the_house_style_too(reports):
+def test_money_and_quotes_in_the_pdf_read_in_the_house_style_too(reports):
     import re
 
     from reading import OFF_STYLE_MONEY
@@ -201,3 +201,5 @@ def test_money_in_the_pdf_reads_in_the_house_style_too(reports):
     found = [text[max(0, m.start() - 60):m.end() + 20] for m in OFF_STYLE_MONEY.finditer(text)]
     assert not found, found[:10]
     assert re.search(r"€\d[\d.,]* bn", text)  # the house style is what the PDF prints (€349.9 bn)
+    straight = [text[max(0, i - 60):i + 60] for i in [m.start() for m in re.finditer('"', text)]]
+    assert not straight, straight[:10]  # quotation marks typographic in the PDF as in the HTML
