@@ -149,7 +149,7 @@ def test_statements_in_the_built_text_follow_the_data(built_html):
     late = sorted(sources.loc[pd.to_datetime(sources["published"], errors="coerce", format="mixed")
                               > pd.Timestamp("2026-03-31"), "publisher"].unique())
     assert len(late) >= 2 and "(the Kiel tracker)" not in text
-    named = text.split("release of a dataset was published after the cut-off")[1].split("only what it reports")[0]
+    named = text.split("read in a version that appeared after the cut-off")[1].split("only what it reports")[0]
     assert all(publisher in named for publisher in late), (late, named)
     assert "members took between 2.8 years and 13.8 years" in text  # not "2.8 years to 13.8 years"
 
