@@ -149,7 +149,7 @@ def test_statements_in_the_built_text_follow_the_data(built_html):
     late = sorted(sources.loc[pd.to_datetime(sources["published"], errors="coerce", format="mixed")
                               > pd.Timestamp("2026-03-31"), "publisher"].unique())
     assert len(late) >= 2 and "(the Kiel tracker)" not in text
-    named = text.split("release of a dataset was published after the cut-off")[1].split("only what it reports")[0]
+    named = text.split("read in a version that appeared after the cut-off")[1].split("only what it reports")[0]
     assert all(publisher in named for publisher in late), (late, named)
     assert "members took between 2.8 years and 13.8 years" in text  # not "2.8 years to 13.8 years"
 
@@ -191,7 +191,7 @@ def pdf_reading_text(pdf: Path) -> str:
     return QUOTATION.sub("", text[:start] + text[end:])
 
 
-def test_money_in_the_pdf_reads_in_the_house_style_too(reports):
+def test_money_and_quotes_in_the_pdf_read_in_the_house_style_too(reports):
     import re
 
     from reading import OFF_STYLE_MONEY
@@ -201,3 +201,5 @@ def test_money_in_the_pdf_reads_in_the_house_style_too(reports):
     found = [text[max(0, m.start() - 60):m.end() + 20] for m in OFF_STYLE_MONEY.finditer(text)]
     assert not found, found[:10]
     assert re.search(r"€\d[\d.,]* bn", text)  # the house style is what the PDF prints (€349.9 bn)
+    straight = [text[max(0, i - 60):i + 60] for i in [m.start() for m in re.finditer('"', text)]]
+    assert not straight, straight[:10]  # quotation marks typographic in the PDF as in the HTML
