@@ -119,6 +119,13 @@ def test_a_usd_edition_sits_beside_the_eur_edition_and_traces_its_numbers_too(de
     assert float(dollars["text"].strip("$ bn").replace(",", "")) == round(dollars["value"], 1)
     assert dollars["value"] > eur["value"]  # the euro was worth more than a dollar on the cut-off
     assert not (usd / "changes.md").exists()  # compared with no euro edition
+    # a dollar brief: its conversion note and amounts trace to the brief's own ledger too
+    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "briefs", "--currency", "USD", "--allies", "POL",
+                           "--jobs", "1", "--out", str(reports)], capture_output=True, text=True, env=cli_env(),
+                          cwd=paths.ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    brief = (usd / "briefs" / "POL.html").read_text(encoding="utf-8")
+    assert "$" in brief and not untraced_numbers(brief), [(u.token, u.context) for u in untraced_numbers(brief)]
 
 
 def _text(html: str) -> str:
