@@ -133,7 +133,7 @@ def notebook_form(nb, name: str = "report") -> tuple[dict, dict[str, bytes]]:
     for cell in front + rest:
         data = cell.get("metadata", {}).get("natoua", {}).get("data")
         if cell.cell_type == "raw" and data:  # a generated page: from its data (natoua.pdf_generated)
-            if data["kind"] == "ledger":
+            if data["kind"] == "ledger" or (data["kind"] == "changes" and data["moved"]):
                 form.tables += 1
             blocks += generated_blocks(data, str(form.tables))
         elif cell.cell_type == "raw":
