@@ -22,9 +22,11 @@ KERNEL_ENV = "NATOUA_KERNEL"  # one token per kernel
 _PROC = Path("/proc")
 
 
-def new_token() -> str:
-    """`<pid>-<random>`: the pid names the process that owns the token (see `sweep_orphans`)."""
-    return f"{os.getpid()}-{secrets.token_hex(8)}"
+def new_token(owner: int | None = None) -> str:
+    """`<pid>.<start>-<random>`: the pid and start time (clock ticks after boot) name the process that owns
+    the token, uniquely even when the pid is reused (see `sweep_orphans`)."""
+    pid = os.getpid() if owner is None else owner
+    return f"{pid}.{_start_time(pid)}-{secrets.token_hex(8)}"
 
 
 def start_run() -> str:
@@ -83,23 +85,27 @@ def sweep_orphans() -> int:
         for entry in _environ(pid).split(b"\0"):
             if entry.startswith(f"{RUN_ENV}=".encode()):
                 token = entry.split(b"=", 1)[1].decode(errors="replace")
-                owner = token.split("-", 1)[0]
-                if owner.isdigit() and int(owner) != me and not _is_owner(int(owner), token):
+                pid, _, start = token.split("-", 1)[0].partition(".")
+                # Not by command line: a run's owner may be any process (a pytest-xdist worker is `python -c`),
+                # and one run must never end another run that is still going.
+                if pid.isdigit() and start.isdigit() and int(pid) != me and not _owner_alive(int(pid), int(start)):
                     count += sweep(RUN_ENV, token)
                 break
     return count
 
 
-def _is_owner(pid: int, token: str) -> bool:
-    """Whether process `pid` is alive and is the run that made `token` (its environment holds it now,
-    which /proc does not show for a variable set after start: so any live natoua process counts)."""
-    if not _alive(pid):
-        return False
+def _owner_alive(pid: int, start: int) -> bool:
+    """Whether the process that made a token still runs: the same pid with the same start time."""
+    return _alive(pid) and _start_time(pid) == start
+
+
+def _start_time(pid: int) -> int:
+    """The process's start time in clock ticks after boot (field 22 of /proc/<pid>/stat); -1 if it is gone."""
     try:
-        cmdline = (_PROC / str(pid) / "cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"natoua" in cmdline or b"pytest" in cmdline
+        with open(_PROC / str(pid) / "stat") as fh:
+            return int(fh.read().rsplit(") ", 1)[-1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 def _alive(pid: int) -> bool:
