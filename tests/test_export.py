@@ -278,3 +278,62 @@ def test_the_pdf_hyphenates_prose_but_never_an_identifier():
     joined = "".join("".join(pages).split()).replace("\u00ad", "-")
     for ident in idents:
         assert joined.count(ident) == prose.count(ident), ident
+
+
+def _preprocessed_output(*outputs) -> dict:
+    """The data of the last output of a one-cell section notebook, after the export put in the claims' values."""
+    from natoua.export import ReportPreprocessor
+
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=o._repr_mimebundle_()) for o in outputs]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell]
+    nb.metadata["natoua"] = {"section": "07", "title": "Test"}
+    nb, _ = ReportPreprocessor().preprocess(nb, {})
+    return nb.cells[0].outputs[-1].data
+
+
+def _refs(runs) -> list[tuple[str, str]]:
+    """(target, text) of each internal link in a list of inline runs."""
+    out = []
+    for r in runs:
+        if isinstance(r, dict) and r.get("t") == "ref":
+            out.append((r["to"], "".join(x if isinstance(x, str) else x.get("s", "") for x in r["c"])))
+        elif isinstance(r, dict) and isinstance(r.get("c"), list):
+            out += _refs(r["c"])
+    return out
+
+
+def test_a_figure_title_names_claims_linked_in_html_and_pdf_and_plain_in_its_accessible_name():
+    from natoua.pdf_form import SectionForm
+
+    c = claims.claim("ttl_allies", 18, unit="allies", datasets=["defence_expenditure"], display=False)
+    fig, ax = charts.new()
+    ax.plot([1, 2], [2, 3])
+    figure = charts.Figure(charts.png_bytes(fig), title=f"Allies at 2% rose to {c.ref} <b>", caption="A caption.",
+                           source="Source: NATO.", alt=f"A line rising to {c.ref} allies", min_width_px=800)
+    data = _preprocessed_output(c, figure)
+    page = data["text/html"]
+    assert '<p class="figure-title">Allies at 2% rose to <a class="claim" href="#claim-ttl_allies">18</a> &lt;b&gt;</p>' in page
+    assert 'alt="A line rising to 18 allies"' in page and 'aria-label="Allies at 2% rose to 18 &lt;b&gt;' in page
+    assert "{{" not in page
+    form = SectionForm().output(data)[0]
+    assert form["t"] == "figure" and _refs(form["title"]) == [("claim-ttl_allies", "18")]
+    assert "".join(r for r in form["title"] if isinstance(r, str)).startswith("Allies at 2% rose to ")
+    assert form["alt"] == "A line rising to 18 allies"
+
+
+def test_key_figure_cards_link_their_values_to_the_ledger_in_the_pdf_form(monkeypatch):
+    from natoua import blocks
+    from natoua.pdf_form import SectionForm
+
+    shown = []
+    monkeypatch.setattr(blocks, "_show", lambda markup, kind, data=None: shown.append(blocks.Block(markup, kind, data)))
+    c = claims.claim("kf_alloc", 349.9, unit="EUR bn", datasets=["support_tracker"], fmt="€{:.1f} bn", display=False)
+    n = claims.claim("kf_donors", 41, unit="donors", datasets=["support_tracker"], display=False)
+    blocks.key_figures([(c, "Aid allocated", f"by {n.ref} donors")])
+    form = SectionForm().output(_preprocessed_output(c, n, shown[0]))[0]
+    assert form["t"] == "kf"
+    (card,) = form["items"]
+    assert _refs(card["value"]) == [("claim-kf_alloc", "€349.9 bn")]
+    assert _refs(card["note"]) == [("claim-kf_donors", "41")] and card["label"] == ["Aid allocated"]

@@ -8,6 +8,7 @@ themselves (which cite their data).
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -210,3 +211,51 @@ def test_money_and_quotes_in_the_pdf_read_in_the_house_style_too(reports):
     assert re.search(r"€\d[\d.,]* bn", text)  # the house style is what the PDF prints (€349.9 bn)
     straight = [text[max(0, i - 60):i + 60] for i in [m.start() for m in re.finditer('"', text)]]
     assert not straight, straight[:10]  # quotation marks typographic in the PDF as in the HTML
+
+
+def pdf_unlinked_card_values(pdf: Path) -> list[str]:
+    """Numbers on the PDF's key-figure cards (the only text set at 13 pt, report.typ's key-figures) that are not
+    inside a link to a row of the claim ledger, as 'page N: text'."""
+    import math
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    number = {page.indirect_reference.idnum: n for n, page in enumerate(reader.pages)}
+    ledger = {n for n, page in enumerate(reader.pages) if "Claim ledger: every figure in the prose" in page.extract_text()}
+    assert ledger, "the PDF has its claim ledger"
+    found = []
+    for n, page in enumerate(reader.pages):
+        big: list[tuple[str, float, float]] = []
+
+        def visit(text, cm, tm, font, size):
+            drawn = size * math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+            if 12.5 < drawn < 13.5 and re.search(r"\d", text):
+                big.append((text, tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5]))
+
+        page.extract_text(visitor_text=visit)
+        if not big:
+            continue
+        to_ledger = []
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            dest = (annot.get("/A") or {}).get("/D") or annot.get("/Dest")
+            dest = dest.get_object() if dest is not None else None
+            page_ref = list.__getitem__(dest, 0) if isinstance(dest, list) and dest else None  # [page, /XYZ, x, y, z]
+            if getattr(page_ref, "idnum", None) is not None and number.get(page_ref.idnum) in ledger:
+                to_ledger.append([float(v) for v in annot["/Rect"]])
+        for text, x, y in big:
+            if not any(x0 - 1 <= x <= x1 and y0 - 1 <= y <= y1 for x0, y0, x1, y1 in to_ledger):
+                found.append(f"page {n + 1}: {text.strip()!r}")
+    return found
+
+
+def test_key_figure_cards_in_the_pdf_link_their_values_to_the_ledger(reports, built_html):
+    """In the HTML each card's value is a link to its ledger row; in the PDF too (it once printed plain text)."""
+    from bs4 import BeautifulSoup
+
+    cards = BeautifulSoup(built_html, "html.parser").select(".kf-value")
+    assert cards and all(card.select("a.claim") for card in cards), "the HTML's card values are claim links"
+    (pdf,) = (reports / "latest").glob("nato-ukraine-relations-*.pdf")
+    found = pdf_unlinked_card_values(pdf)
+    assert not found, f"card values in the PDF that are not links to the ledger: {found[:10]}"

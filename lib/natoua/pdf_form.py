@@ -45,9 +45,17 @@ class SectionForm(HtmlForm):
         self.files[name] = content
         source = self.runs(p["source_html"]) if p.get("source_html") else ([p["source"]] if p.get("source") else [])
         out = {"t": "figure", "img": name, "fmt": fmt, "alt": p.get("alt") or p.get("title") or "Figure",
-               "title": [p.get("title", "")] if p.get("title") else [], "label": p.get("label", ""),
+               "title": self.figure_title(p, data), "label": p.get("label", ""),
                "caption": [p.get("caption", "")] if p.get("caption") else [], "source": source}
         return out  # set at the text column's width (charts lay out at 16 cm: in the 17.4 cm column text only grows)
+
+    def figure_title(self, p: dict, data: dict) -> list:
+        """The title's runs from the figure's HTML, where each claim it names is a link to its ledger row (the
+        payload's title holds the values as plain text); the payload's title when the HTML has none."""
+        title = parse(data.get("text/html", "")).find("p", "figure-title")
+        if title is not None:
+            return strip(self.inlines(title))
+        return [p["title"]] if p.get("title") else []
 
     def table_from(self, p: dict) -> dict:
         self.tables += 1

@@ -263,10 +263,10 @@ class HtmlForm:
     def key_figures(self, n: Node) -> dict:
         items = []
         for kf in n.find_all("div", "kf"):
-            def text(cls):
+            def runs(cls):  # inline runs: a value (or a claim in the label or note) stays a link to its ledger row
                 found = kf.find("span", cls)
-                return WS.sub(" ", found.text()).strip() if found else ""
-            items.append({"value": text("kf-value"), "label": text("kf-label"), "note": text("kf-note")})
+                return strip(self.inlines(found)) if found else []
+            items.append({"value": runs("kf-value"), "label": runs("kf-label"), "note": runs("kf-note")})
         m = re.search(r"repeat\((\d+)", n.attrs.get("style", ""))
         cols = int(m.group(1)) if m else min(3, max(1, len(items)))
         return {"t": "kf", "items": items, "cols": cols}
