@@ -29,10 +29,11 @@ ALLOWED = [
 ]
 
 #: Elements whose numbers are not prose: tables, figures and dataset rows listed as a list (blocks.bullets with a
-#: source) cite their data; the ledger is the trace itself; contents and section numbers; identifiers, addresses,
-#: source lines and bibliographic entries.
+#: source) cite their data (a figure's image and caption; its title states a finding in words and numbers a reader
+#: reads as prose, so it is read); the ledger is the trace itself; contents and section numbers; identifiers,
+#: addresses, source lines and bibliographic entries.
 EXEMPT_SELECTORS = [
-    "a.claim", "figure", ".report-table", "table", "style", "script", "nav.toc", ".secno", ".toc-no",
+    "a.claim", "figure > :not(.figure-title)", ".report-table", "table", "style", "script", "nav.toc", ".secno", ".toc-no",
     "code", ".url", ".ref-url", ".ident", "ol.references", "#sec-key-figures", ".skip-link",
     ".data-rows", ".source",  # dataset rows listed as they are (like a table) and the "Source:" lines citing data
 ]

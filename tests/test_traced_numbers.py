@@ -43,9 +43,11 @@ def built_html(reports) -> str:
 def test_the_reader_check_finds_what_it_should():
     page = ('<section id="sec-07"><p>In 2024, <a class="claim" href="#claim-x">23</a> allies, on 12 July 2024 '
             '(section 7, Figure 7.2), and 19 more; the brief counts “approximately 20 nations”.</p>'
-            '<figure><figcaption>31 allies</figcaption></figure><table><tr><td>4.3</td></tr></table></section>')
+            '<figure><p class="figure-title">Allies at 2% rose from <a class="claim" href="#claim-y">3</a> in 2014 to 18'
+            '</p><img alt="18 allies"/><figcaption>31 allies</figcaption></figure><table><tr><td>4.3</td></tr></table>'
+            '</section>')
     found = untraced_numbers(page)
-    assert [(u.token, u.where) for u in found] == [("19", "sec-07")]
+    assert [(u.token, u.where) for u in found] == [("19", "sec-07"), ("2", "sec-07"), ("18", "sec-07")]
 
 
 def test_no_number_in_the_built_text_is_outside_the_ledger(built_html):
