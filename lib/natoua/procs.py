@@ -23,8 +23,14 @@ _PROC = Path("/proc")
 
 
 def new_token() -> str:
-    """`<pid>-<random>`: the pid names the process that owns the token (see `sweep_orphans`)."""
-    return f"{os.getpid()}-{secrets.token_hex(8)}"
+    """A token owned by this process (see `token_for`)."""
+    return token_for(os.getpid())
+
+
+def token_for(pid: int) -> str:
+    """`<pid>-<start>-<random>`: the pid and start time (in clock ticks since boot, from /proc) name the process
+    that owns the token, so a live owner is recognised whatever its command line (see `sweep_orphans`)."""
+    return f"{pid}-{_start_ticks(pid)}-{secrets.token_hex(8)}"
 
 
 def start_run() -> str:
@@ -84,22 +90,27 @@ def sweep_orphans() -> int:
             if entry.startswith(f"{RUN_ENV}=".encode()):
                 token = entry.split(b"=", 1)[1].decode(errors="replace")
                 owner = token.split("-", 1)[0]
-                if owner.isdigit() and int(owner) != me and not _is_owner(int(owner), token):
+                if owner.isdigit() and int(owner) != me and not owner_alive(token):
                     count += sweep(RUN_ENV, token)
                 break
     return count
 
 
-def _is_owner(pid: int, token: str) -> bool:
-    """Whether process `pid` is alive and is the run that made `token` (its environment holds it now,
-    which /proc does not show for a variable set after start: so any live natoua process counts)."""
-    if not _alive(pid):
-        return False
+def owner_alive(token: str) -> bool:
+    """Whether the process that made `token` is still running: its pid is alive and started when the token
+    says (a pid reused by another process has another start time)."""
+    pid, _, rest = token.partition("-")
+    started = rest.split("-", 1)[0]
+    return pid.isdigit() and _alive(int(pid)) and started == _start_ticks(int(pid))
+
+
+def _start_ticks(pid: int) -> str:
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat); "" when gone."""
     try:
-        cmdline = (_PROC / str(pid) / "cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"natoua" in cmdline or b"pytest" in cmdline
+        with open(_PROC / str(pid) / "stat") as fh:
+            return fh.read().rsplit(") ", 1)[-1].split()[19]
+    except (OSError, IndexError):
+        return ""
 
 
 def _alive(pid: int) -> bool:
