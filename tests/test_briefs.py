@@ -7,6 +7,7 @@ import pytest
 from natoua.briefs import parse_allies
 from natoua.errors import BuildError
 
+from reading import off_style_money, untraced_numbers, visible_text
 from conftest import natoua, seeded_reports
 
 
@@ -56,5 +57,11 @@ def test_every_ally_gets_a_brief_with_its_name_and_figures(tmp_path, default_edi
         else:
             assert "no armed forces" in text, iso  # Iceland: a correct brief, not a crash
         assert (briefs / f"{iso}.html").exists()
+        page = (briefs / f"{iso}.html").read_text(encoding="utf-8")  # money and quotes in the report's house style
+        assert not off_style_money(page), (iso, off_style_money(page))
+        assert not [t for _, t in visible_text(page) if '"' in t], iso
+        untraced = untraced_numbers(page)  # every number in the brief's text links to its own ledger
+        assert not untraced, (iso, [(u.token, u.context) for u in untraced[:10]])
+        assert page.count('class="claim"') >= 3 and 'id="claim-brief_' in page, iso
     again = natoua("briefs", "--out", tmp_path)
     assert "32 cached" in again.stdout, again.stdout

@@ -262,6 +262,54 @@ def test_grey_for_notes_and_reference_labels_reads_at_aa_contrast_on_white():
         assert 1.05 / (luminance(colour) + 0.05) >= 4.5, colour
 
 
+def test_a_figure_narrower_than_the_column_is_widened_with_white_in_one_layout(monkeypatch):
+    """The print-width fit lays a figure out once when it fits: a drawn box short of the print width is
+    widened evenly to it (white), not laid out again; its text stays at its size."""
+    fig, ax = charts.new(height=2.5)
+    fig.set_layout_engine("none")
+    ax.set_position([0.3, 0.25, 0.4, 0.6])  # leaves a wide margin: the drawn box is far narrower than the column
+    ax.plot([1, 2], [3, 4])
+    layouts = []
+    measure = charts._tight_box
+    monkeypatch.setattr(charts, "_tight_box", lambda f: layouts.append(1) or measure(f))
+    meta = bundle(fig)[mimes.FIGURE]
+    assert len(layouts) == 1
+    root = svg_root(meta["svg"])
+    assert abs(pt(root.get("width")) / 72 * 2.54 - charts.PRINT_WIDTH_CM) < 0.01
+    assert meta["width_cm"] == pytest.approx(charts.PRINT_WIDTH_CM, abs=0.01)
+    sizes = printed_text_sizes(meta["svg"])
+    assert min(s for _, s in sizes) >= charts.MIN_FONT_PT - 0.01 and max(s for _, s in sizes) <= 9.5 + 0.01
+
+
+def test_text_beyond_the_axes_is_brought_inside_the_print_width():
+    fig, ax = charts.new(height=2.5)
+    ax.plot([2020, 2025], [1, 2])
+    ax.annotate("a long direct label past the end of the line", (2025, 2), xytext=(4, 0), textcoords="offset points",
+                fontsize=8)  # constrained layout does not make room for it: the drawn box overflows
+    meta = bundle(fig)[mimes.FIGURE]
+    assert pt(svg_root(meta["svg"]).get("width")) / 72 * 2.54 == pytest.approx(charts.PRINT_WIDTH_CM, abs=0.01)
+    assert min(s for _, s in printed_text_sizes(meta["svg"])) >= charts.MIN_FONT_PT - 0.01
+    assert any(t.startswith("a long direct label") for t, _ in printed_text_sizes(meta["svg"]))
+
+
+def test_remembered_font_lookup_gives_matplotlibs_answer_and_follows_generic_families():
+    import matplotlib.pyplot as plt
+
+    manager = font_manager.fontManager
+    original = manager._find_fonts_by_props.__wrapped__
+    props = [font_manager.FontProperties(family=charts.FAMILIES, weight=w, style=s, size=z)
+             for w in ("normal", "bold") for s in ("normal", "italic") for z in (7, 9.5)]
+    for prop in props:
+        assert manager._find_fonts_by_props(prop) == original(prop) == manager._find_fonts_by_props(prop)
+    generic = font_manager.FontProperties(family=["sans-serif"])
+    with plt.rc_context({"font.sans-serif": ["Noto Sans"]}):
+        ours = manager._find_fonts_by_props(generic)
+    with plt.rc_context({"font.sans-serif": ["DejaVu Sans"]}):
+        dejavu = manager._find_fonts_by_props(generic)
+        assert dejavu == original(generic)
+    assert "NotoSans-Regular" in ours[0] and ours != dejavu
+
+
 def test_heatmap_labels_take_the_colour_that_reads_best_on_their_cell():
     from natoua import heatmap
 

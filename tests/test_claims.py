@@ -111,3 +111,18 @@ def test_ledger_rows_carry_a_label_or_the_words_around_the_figure_and_say_when_u
     page = assemble.key_figures_appendix(ledger, [part])
     assert "NATO&#x27;s spending guideline" in page and "“By 2024, … allies spent" in page
     assert page.count("Not printed in this edition") == 1  # only `spare`
+
+
+def test_ledger_sets_only_short_figures_as_numbers_and_lets_sentences_wrap():
+    from natoua import assemble
+
+    ledger = {"rate": {"name": "rate", "text": "ECB reference rate of 31 March 2026 (€1 = $1.1498)", "value": 1.1498,
+                       "unit": "USD per EUR", "datasets": ["x"], "section": "01", "label": "EUR–USD rate"},
+              "none": {"name": "none", "text": "None", "value": 0, "unit": "agreements", "datasets": ["x"],
+                       "section": "01", "label": "Treaties"},
+              "n": {"name": "n", "text": "€349.9 bn", "value": 349.9, "unit": "EUR bn", "datasets": ["x"],
+                    "section": "01", "label": "Aid"}}
+    page = assemble.key_figures_appendix(ledger, [])
+    cells = {name: page.split(f'id="claim-{name}"')[1].split("</td>")[1] for name in ledger}
+    assert cells["n"].startswith('<td class="num">')
+    assert cells["rate"].startswith('<td class="txt">') and cells["none"].startswith('<td class="txt">')

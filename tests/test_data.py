@@ -82,3 +82,25 @@ def test_targets_are_known_only_once_agreed():
     assert analysis.target("hague-2025-3-5pct-core", "2024-12-31") is None
     assert float(analysis.target("hague-2025-3-5pct-core", "2026-03-31")["pct_gdp"]) == 3.5
     assert analysis.target("wales-2014-dip-2pct", "2024-12-31") is not None
+
+
+def test_a_source_is_looked_up_by_id_and_follows_an_edited_sources_file(data_copy, tmp_path, monkeypatch):
+    log = tmp_path / "reads.jsonl"
+    monkeypatch.setenv(data.RUN_LOG_ENV, str(log))
+    table = pd.read_csv(data_copy / "sources.csv", dtype=str, keep_default_na=False)
+    first = table.iloc[0]
+    src = data.source(first["source_id"])
+    assert (src.publisher, src.title, src.edition, src.url) == (first["publisher"], first["title"], first["edition"],
+                                                                first["url"])
+    for _ in range(3):
+        data.source(first["source_id"])
+    # read once, recorded once: the log is read as a set of (dataset, digest)
+    assert [json.loads(l) for l in log.read_text().splitlines()] == [
+        {"dataset": "sources", "digest": data.dataset_digest("sources")}]
+    table.loc[0, "publisher"] = "A renamed publisher"
+    table.to_csv(data_copy / "sources.csv", index=False, lineterminator="\n")
+    assert data.source(first["source_id"]).publisher == "A renamed publisher"  # a new version, not the old index
+    entries = [json.loads(l) for l in log.read_text().splitlines()]
+    assert entries[-1] == {"dataset": "sources", "digest": data.dataset_digest("sources")} and len(entries) == 2
+    with pytest.raises(data.DataError, match=r"sources.csv:-:source_id: unknown source 'no-such-source'"):
+        data.source("no-such-source")

@@ -92,3 +92,17 @@ def test_house_money_restyles_dataset_text_and_plural_counts():
         "EU leaders agreed a €90 bn loan; about $500 m each"
     assert fmt.house_money("GBP 2.5 billion, $170B, CAD 3 billion, €3 bn") == "£2.5 bn, $170 bn, CAD 3 bn, €3 bn"
     assert fmt.plural(1, "publisher") == "1 publisher" and fmt.plural(13, "publication") == "13 publications"
+
+
+def test_a_document_exported_alone_gets_its_own_ledger_each_row_a_link_target():
+    from natoua import blocks, links
+    from natoua.claims import Claim
+
+    made = [Claim(name="brief_aid_total", value=5.864, text="€5.86 bn", unit="EUR bn", datasets=["support_tracker"],
+                  label="Aid to Ukraine allocated"),
+            Claim(name="brief_x", value=1, text="<1>", unit="rank", datasets=["a", "b"])]
+    page = blocks.ledger_markup(made, "The figures in this brief on Poland")
+    assert f'<tr id="{links.claim_anchor("brief_aid_total")}">' in page
+    assert "Aid to Ukraine allocated" in page and "€5.86 bn" in page and "a, b" in page
+    assert "&lt;1&gt;" in page and "<1>" not in page  # values are text
+    assert page.count("<tr id=") == 2 and '<span class="table-number">Table</span>' in page

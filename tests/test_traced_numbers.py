@@ -173,3 +173,31 @@ def test_the_preview_page_traces_its_numbers_like_the_edition(default_edition, t
     found = untraced_numbers(page)
     assert not found, "\n".join(f"{u.where}: {u.token!r} in “{u.context}”" for u in found[:30])
     assert not off_style_money(page)
+
+
+def pdf_reading_text(pdf: Path) -> str:
+    """The PDF's text as a reader meets it, without the Sources list (which quotes each publication's own words,
+    'up to EUR 3 billion', like the HTML's) and without quotations of others' words."""
+    import re
+
+    from pypdf import PdfReader
+
+    from reading import QUOTATION
+
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    start = text.find("Every publication cited by a dataset row")
+    end = text.find("Key figures: the claim ledger", start)
+    assert 0 < start < end, "the Sources list and the ledger are where the PDF is read"
+    return QUOTATION.sub("", text[:start] + text[end:])
+
+
+def test_money_in_the_pdf_reads_in_the_house_style_too(reports):
+    import re
+
+    from reading import OFF_STYLE_MONEY
+
+    (pdf,) = (reports / "latest").glob("nato-ukraine-relations-*.pdf")
+    text = pdf_reading_text(pdf)
+    found = [text[max(0, m.start() - 60):m.end() + 20] for m in OFF_STYLE_MONEY.finditer(text)]
+    assert not found, found[:10]
+    assert re.search(r"€\d[\d.,]* bn", text)  # the house style is what the PDF prints (€349.9 bn)

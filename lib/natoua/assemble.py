@@ -18,6 +18,8 @@ import nbformat
 
 import natoua
 from . import fmt, links
+from .generated import generated_html
+from .ledger import claim_contexts, ledger_data, unit_parts  # noqa: F401 (unit_parts, claim_contexts: used by edition, tests)
 
 
 @dataclass
@@ -77,44 +79,43 @@ def _raw(markup: str, section: str | None = None, front: bool = False) -> nbform
     return cell
 
 
+def _generated(data: dict, front: bool = False) -> nbformat.NotebookNode:
+    """A raw cell of a generated page: its data in the cell's metadata (what the PDF typesets), its HTML rendered
+    from them (what the page shows)."""
+    cell = _raw(generated_html(data), front=front)
+    cell.metadata.setdefault("natoua", {})["data"] = data
+    return cell
+
+
 def title_page(ed: Edition) -> str:
-    """The cover. The edition date is the data cut-off, not a publication date: releases published after it may be
-    read (each is listed with its date in *About this edition*), so the cover never says "published"."""
-    e = html.escape
+    """The cover's HTML (from its data, title_page_data)."""
+    return generated_html(title_page_data(ed))
+
+
+def title_page_data(ed: Edition) -> dict:
+    """The cover as data. The edition date is the data cut-off, not a publication date: releases published after it
+    may be read (each is listed with its date in *About this edition*), so the cover never says "published"."""
     as_of = date.fromisoformat(ed.as_of)
-    currency = ed.params.get("currency", "EUR")
     banner = ""
     if ed.degraded:
-        banner = (f'<p class="status-banner">Degraded edition: {len(ed.degraded)} section(s) failed to build '
-                  f'({e(", ".join(ed.degraded))}). See the build status page before relying on this edition.</p>')
+        banner = (f"Degraded edition: {len(ed.degraded)} section(s) failed to build ({', '.join(ed.degraded)}). "
+                  "See the build status page before relying on this edition.")
     late = sorted({item for r in ed.releases for item in r.get("after_cutoff", [])})
-    releases = ""
+    facts = [["Edition date", [f"{fmt.day(as_of)} ({season(as_of)} edition): the data cut-off. Events, dated figures "
+                               "and years after it are excluded."]],
+             ["Currency", [ed.params.get("currency", "EUR")]]]
     if ed.releases:
-        releases = ("<dt>Data releases</dt><dd>"
-                    + ("The figures describe the period up to the cut-off, but some publications were read in a "
-                       "version that appeared after it (only what they report up to the cut-off is used): "
-                       f"{e('; '.join(late))}. "
-                       if late else "Every publication read had appeared by the cut-off. ")
-                    + "Each dataset's release and publication date are listed in "
-                      f'{links.internal(ABOUT_ANCHOR, "About this edition")}.</dd>')
-    return (
-        '<header class="title-page">'
-        '<p class="kicker">Analytical report</p>'
-        f"<h1>{e(natoua.TITLE)}</h1>"
-        f'<p class="subtitle">{e(natoua.SUBTITLE)}</p>'
-        '<div class="rule"></div>'
-        f"{banner}"
-        "<dl>"
-        f"<dt>Edition date</dt><dd>{e(fmt.day(as_of))} ({e(season(as_of))} edition): the data cut-off. Events, "
-        "dated figures and years after it are excluded.</dd>"
-        f"<dt>Currency</dt><dd>{e(currency)}</dd>"
-        f"{releases}"
-        "</dl>"
-        '<p class="abstract">Every figure in this report is computed from a sourced dataset row; '
-        "the sources, editions and coverage of each dataset are listed in the appendix. "
-        "Where the data contradict the project brief, the report follows the data and says so.</p>"
-        "</header>"
-    )
+        facts.append(["Data releases", [
+            ("The figures describe the period up to the cut-off, but some publications were read in a version that "
+             f"appeared after it (only what they report up to the cut-off is used): {'; '.join(late)}. "
+             if late else "Every publication read had appeared by the cut-off. ")
+            + "Each dataset's release and publication date are listed in ",
+            {"t": "plainref", "to": ABOUT_ANCHOR, "c": ["About this edition"]}, "."]])
+    return {"kind": "title_page", "kicker": "Analytical report", "title": natoua.TITLE, "subtitle": natoua.SUBTITLE,
+            "banner": banner, "facts": facts,
+            "abstract": "Every figure in this report is computed from a sourced dataset row; the sources, editions and "
+                        "coverage of each dataset are listed in the appendix. Where the data contradict the project "
+                        "brief, the report follows the data and says so."}
 
 
 ABOUT_ANCHOR = "sec-about"
@@ -155,143 +156,18 @@ def about_edition(ed: Edition) -> str:
 
 
 def contents(ed: Edition, extra: list[tuple[str, str, str]]) -> str:
-    e = html.escape
-    items = [(p.label, p.title, p.anchor) for p in ed.parts] + extra
-    lis = "".join(
-        f'<li><span class="toc-no">{e(no)}</span><a href="#{e(anchor)}">{e(title)}</a></li>'
-        for no, title, anchor in items
-    )
-    return f'<nav class="toc" id="contents" aria-labelledby="contents-title"><h2 id="contents-title">Contents</h2><ol>{lis}</ol></nav>'
+    return generated_html(contents_data(ed, extra))
 
 
-_MD_MARKUP = re.compile(r"[#*`>]+|\[([^\]]*)\]\([^)]*\)|<[^>]+>")
-_WORDS_AROUND = 7
-
-
-def claim_contexts(ledger: dict[str, dict], parts: list[Part]) -> dict[str, str]:
-    """Where each claim is first used, in the reader's words: the few words of prose around its placeholder
-    (Markdown, generated blocks, figure and table titles), the figure itself shown as "…". A claim the report
-    never prints has no entry."""
-    from . import claims, mimes
-
-    def texts(part):
-        """Pieces of text a reader reads as one: Markdown paragraphs, and the paragraphs, list items, cells and
-        captions of generated HTML (a key-figure card is one piece)."""
-        for cell in part.nb.cells if part.nb is not None else []:
-            if cell.cell_type == "markdown":
-                yield from re.split(r"\n\s*\n", cell.source)
-            elif cell.cell_type == "code":
-                for out in cell.get("outputs", []):
-                    data = out.get("data", {})
-                    if "text/html" in data and any(m in data for m in (mimes.BLOCK, mimes.FIGURE, mimes.TABLE)):
-                        markup = re.sub(r"<img[^>]*>", " ", data["text/html"])
-                        for piece in re.split(r"</(?:p|li|div|td|th|caption|figcaption|aside)>|<br\s*/?>", markup):
-                            yield html.unescape(re.sub(r"<[^>]+>", " ", piece))
-
-    found: dict[str, str] = {}
-    for part in parts:
-        for piece in texts(part):
-            for text in re.split(r"(?<=[.!?])\s+(?=[A-Z“])", piece):  # the sentence that holds the figure
-                text = " ".join(_MD_MARKUP.sub(lambda m: m.group(1) or ("" if m.group(0)[0] in "#*`>" else " "),
-                                               text).split())
-                for match in claims.PLACEHOLDER.finditer(text):
-                    name = match.group(1)
-                    if name in found or name not in ledger:
-                        continue
-                    value = lambda m: ledger.get(m.group(1), {}).get("text", "…")  # noqa: E731
-                    before = claims.PLACEHOLDER.sub(value, text[:match.start()]).split()[-_WORDS_AROUND:]
-                    after = claims.PLACEHOLDER.sub(value, text[match.end():]).split()[:_WORDS_AROUND]
-                    found[name] = " ".join(before + ["…"] + after)
-    return found
+def contents_data(ed: Edition, extra: list[tuple[str, str, str]]) -> dict:
+    """The contents as data: (number, title, anchor) of each section and appendix."""
+    return {"kind": "contents", "title": "Contents",
+            "items": [[p.label, p.title, p.anchor] for p in ed.parts] + [list(x) for x in extra]}
 
 
 def key_figures_appendix(ledger: dict[str, dict], parts: list[Part]) -> str:
-    """The claim ledger: one row per figure in the prose (each number there links to its row here); each
-    row links to its datasets in the data dictionary, which link to the publications their rows cite."""
-    e = html.escape
-    order = {p.section: i for i, p in enumerate(parts)}
-    rows = sorted(ledger.values(), key=lambda c: (order.get(c.get("section"), 99), c["name"]))
-    contexts = claim_contexts(ledger, parts)
-    rows = [dict(c, context=contexts.get(c["name"], "")) for c in rows]
-    body = "".join(
-        f'<tr id="{e(links.claim_anchor(c["name"]), quote=True)}">'
-        f"<td class=\"txt\">{_ledger_name(c)}</td>"
-        f"<td class=\"{'num' if _is_number(c.get('value')) else 'txt'}\">{_ledger_value(c)}</td>"
-        f"<td class=\"txt\">{e(unit_parts(c['unit'])[0])}</td>"
-        f"<td class=\"txt\">{', '.join(links.internal(links.dataset_anchor(d), links.breakable(d), 'ident') for d in c['datasets'])}</td>"
-        f"<td class=\"txt\">{e(_short_label(c.get('section', '')))}</td>"
-        f"<td class=\"txt\">{_ledger_notes(c)}</td>"
-        "</tr>"
-        for c in rows
-    )
-    return (
-        '<section class="report-section" id="sec-key-figures">'
-        '<h1 class="section-title">Key figures: the claim ledger</h1>'
-        "<p>Every number stated in the prose of this report is a named value computed in the section "
-        "notebooks from the datasets listed. This appendix lists them all, with the section that computed "
-        "each and, where one applies, the check the data had to pass for the section to build. Each number in "
-        "the text links to its row here; each dataset name links to its entry in the data dictionary "
-        "(Sources and methodology), which links to the publications its rows cite.</p>"
-        '<div class="report-table compact"><div class="table-scroll" tabindex="0" role="region" '
-        'aria-label="Table K.1: the claim ledger"><table><caption><span class="table-number">Table K.1</span> '
-        "Claim ledger: every figure in the prose</caption>"
-        '<colgroup><col style="width:30%"/><col style="width:14%"/><col style="width:11%"/><col style="width:17%"/>'
-        '<col style="width:4%"/><col style="width:24%"/></colgroup>'
-        '<thead><tr><th class="txt" scope="col">Figure</th><th class="num" scope="col">Value</th>'
-        '<th class="txt" scope="col">Unit</th><th class="txt" scope="col">Dataset(s)</th>'
-        '<th class="txt" scope="col"><abbr title="Section">§</abbr></th><th class="txt" scope="col">Check and notes</th></tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
-        '<p class="source">Source: the datasets named in each row; see '
-        f'{links.internal(links.SOURCES_SECTION, "Sources and methodology")}.</p></div>'
-        "</section>"
-    )
-
-
-def unit_parts(unit: str) -> tuple[str, str]:
-    """(short unit, basis): 'USD bn, each year's allocations at ...' -> ('USD bn', "each year's allocations at ...").
-    The ledger's Unit column holds the short unit; the basis (a conversion rate, a definition) goes with the notes."""
-    unit = str(unit or "")
-    if len(unit) <= 24:
-        return unit, ""
-    match = re.match(r"^(.{1,24}?)(, | \(| at )(.*)$", unit)
-    if not match:
-        return unit, ""
-    short, sep, rest = match.groups()
-    if sep == " (" and rest.endswith(")") and rest.count("(") < rest.count(")"):
-        rest = rest[:-1]
-    return short, ("at " + rest if sep == " at " else rest)
-
-
-def _ledger_name(c: dict) -> str:
-    """The figure as a reader knows it: its label (given in the notebook), else the words around it in the text,
-    with the name the prose and claims.json use."""
-    code = f"<code>{links.breakable(c['name'])}</code>"
-    label = c.get("label") or (f"“{c['context']}”" if c.get("context") else "")
-    return f'<span class="ledger-label">{html.escape(label)}</span><br/>{code}' if label else code
-
-
-def _ledger_notes(c: dict) -> str:
-    basis = unit_parts(c["unit"])[1]
-    unused = "" if c.get("context") else "Not printed in this edition's text (kept for the data and checks)."
-    notes = [html.escape(n) for n in (c.get("check") and f"Check: {c['check']}", basis and f"Unit: {basis}",
-                                      c.get("note"), unused) if n]
-    return "<br/>".join(notes)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _ledger_value(c: dict) -> str:
-    """The value as the prose shows it; a number the prose puts in words ("None") also shows as a number."""
-    text = html.escape(c["text"])
-    if _is_number(c.get("value")) and not re.search(r"[0-9]", c["text"]):
-        return f"{fmt.number(c['value'], 0 if isinstance(c['value'], int) else 1)} (&ldquo;{text}&rdquo; in the text)"
-    return text
-
-
-def _short_label(section: str) -> str:
-    return section.lstrip("0") if section[:1].isdigit() else section
+    """The Key figures appendix's HTML (from its data, natoua.ledger.ledger_data)."""
+    return generated_html(ledger_data(ledger, parts))
 
 
 def status_page(ed: Edition) -> str:
@@ -325,7 +201,7 @@ def assemble(ed: Edition) -> nbformat.NotebookNode:
         extra.insert(0, ("", ed.changes_title or "What changed since the previous edition", "sec-changes"))
     if ed.degraded:
         extra.insert(0, ("", "Build status", "sec-status"))
-    cells = [_raw(title_page(ed), front=True), _raw(contents(ed, extra), front=True)]
+    cells = [_generated(title_page_data(ed), front=True), _generated(contents_data(ed, extra), front=True)]
     for part in ed.parts:
         heading = (f'<h1 class="section-title">'
                    f'{"<span class=" + chr(34) + "secno" + chr(34) + ">" + part.label + "</span> " if part.label else ""}'
@@ -345,7 +221,7 @@ def assemble(ed: Edition) -> nbformat.NotebookNode:
         cells.append(_raw(status_page(ed)))
     if ed.changes_html:
         cells.append(_raw(ed.changes_html))
-    cells.append(_raw(key_figures_appendix(ed.ledger, ed.parts)))
+    cells.append(_generated(ledger_data(ed.ledger, ed.parts)))
     if ed.releases:
         cells.append(_raw(about_edition(ed)))
     report.cells = cells

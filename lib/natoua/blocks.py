@@ -110,3 +110,29 @@ def references(entries) -> None:
         anchor = f' id="{e(links.source_anchor(ref["source_id"]), quote=True)}"' if ref.get("source_id") else ""
         items.append(f"<li{anchor}>{text}</li>")
     _show(f'<ol class="references">{"".join(items)}</ol>', "references")
+
+
+def ledger_markup(made, title: str) -> str:
+    """The ledger of a document exported alone (an ally brief): one row per claim in `made` (Claim objects), with
+    its label, value, unit and datasets; each row is the target of the links on that value in the text."""
+    e = html.escape
+    rows = "".join(
+        f'<tr id="{e(links.claim_anchor(c.name), quote=True)}"><td class="txt">{e(c.label or c.name)}</td>'
+        f'<td class="txt">{e(c.text)}</td><td class="txt">{e(c.unit)}</td><td class="txt">{e(", ".join(c.datasets))}</td></tr>'
+        for c in made)
+    return (f'<div class="report-table compact"><div class="table-scroll" tabindex="0" role="region" '
+            f'aria-label="{e(title, quote=True)}"><table><caption><span class="table-number">Table</span> {e(title)}'
+            '</caption><thead><tr><th class="txt" scope="col">Figure</th><th class="txt" scope="col">Value</th>'
+            '<th class="txt" scope="col">Unit</th><th class="txt" scope="col">Dataset(s)</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table></div></div>")
+
+
+def figures_ledger(title: str) -> None:
+    """Every claim made in this kernel whose text holds a number, as the document's own ledger (see
+    `ledger_markup`). A name (the ally's, in the title) gets no row: its link would make the title, repeated in the
+    PDF's running header, a link inside a page artifact, which PDF/UA forbids."""
+    import re
+
+    from . import claims
+
+    return _show(ledger_markup([c for c in claims.LEDGER.values() if re.search(r"[0-9]", c.text)], title), "ledger")

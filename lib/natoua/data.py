@@ -231,13 +231,20 @@ def dataset_digest(name: str) -> str:
     ).hexdigest()
 
 
+_RECORDED: set[tuple[str, str, str]] = set()  # (log, dataset, digest) this process has written
+
+
 def _record_read(name: str, csv_path: Path, res: dict) -> None:
     log = os.environ.get(RUN_LOG_ENV)
     if not log:
         return
-    entry = {"dataset": name, "digest": dataset_digest(name)}
+    digest = dataset_digest(name)
+    if (log, name, digest) in _RECORDED:  # the log is read as a set: a repeat only costs a write (a section
+        return                            # looks sources up hundreds of times)
+    entry = {"dataset": name, "digest": digest}
     with open(log, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry) + "\n")
+    _RECORDED.add((log, name, digest))
 
 
 @dataclass(frozen=True)
@@ -256,20 +263,33 @@ class Source:
 
 
 def source(source_id: str) -> Source:
+    res = resource("sources")
+    csv_path = resource_path(res)
+    found = _sources_by_id(str(csv_path), _file_digest(csv_path), json.dumps(res, sort_keys=True))
+    _record_read("sources", csv_path, res)
+    if source_id not in found:
+        raise DataError(f"{_rel(csv_path)}:-:source_id: unknown source {source_id!r}")
+    return found[source_id]
+
+
+@lru_cache(maxsize=4)
+def _sources_by_id(csv_path: str, digest: str, descriptor_json: str) -> dict[str, Source]:
+    """Every source by id (the first row of an id), per version of sources.csv: `source` is called for
+    every figure, table and claim, hundreds of times a section."""
     import pandas as pd  # late import: the no-change build path must stay fast
 
-    table = load("sources")
-    match = table.loc[table["source_id"] == source_id]
-    if match.empty:
-        raise DataError(f"{_rel(resource_path(resource('sources')))}:-:source_id: unknown source {source_id!r}")
-    row = match.iloc[0]
-    return Source(
-        source_id=source_id,
-        publisher=str(row["publisher"]),
-        title=str(row["title"]),
-        edition="" if pd.isna(row["edition"]) else str(row["edition"]),
-        url="" if pd.isna(row["url"]) else str(row["url"]),
-    )
+    table = _read_typed("sources", csv_path, digest, descriptor_json)
+    found: dict[str, Source] = {}
+    for row in table.itertuples(index=False):
+        row = row._asdict()
+        found.setdefault(row["source_id"], Source(
+            source_id=row["source_id"],
+            publisher=str(row["publisher"]),
+            title=str(row["title"]),
+            edition="" if pd.isna(row["edition"]) else str(row["edition"]),
+            url="" if pd.isna(row["url"]) else str(row["url"]),
+        ))
+    return found
 
 
 def source_ids(frame_or_ids) -> list:

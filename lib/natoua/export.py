@@ -10,6 +10,7 @@ project's fonts.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter
@@ -131,6 +132,9 @@ class ReportHTMLExporter(HTMLExporter):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        # nbformat validates the whole notebook after each of the twelve preprocessors (about a tenth of the
+        # page's CPU); once, after the last, finds the same problems
+        self.optimistic_validation = True
         self.exclude_input = True
         self.exclude_input_prompt = True
         self.exclude_output_prompt = True
@@ -210,6 +214,13 @@ def export_notebook(executed: Path, html_path: Path, pdf_path: Path, title: str,
 
     nb = nbformat.read(str(executed), as_version=4)
     nb.metadata["natoua"] = {"title": title, "as_of": as_of, "section": ""}
-    html, _ = ReportHTMLExporter().from_notebook_node(nb, resources={"metadata": {"name": html_path.stem}})
+    html, _ = _brief_exporter().from_notebook_node(nb, resources={"metadata": {"name": html_path.stem}})
     html_path.write_text(html, encoding="utf-8")
     pdf_path.write_bytes(notebook_to_pdf(nb, name=html_path.stem))
+
+
+@lru_cache(maxsize=1)
+def _brief_exporter() -> ReportHTMLExporter:
+    """One exporter per worker process: each new one compiles the page template again (about 0.1 s a brief).
+    An exporter keeps no state from one notebook to the next (its resources are made per call)."""
+    return ReportHTMLExporter()

@@ -63,7 +63,8 @@ def draw(ax, frame: pd.DataFrame, *, fmt=lambda v: f"{v:.0%}", vmin: float | Non
         for j in range(values.shape[1]):
             v = values[i, j]
             text = str(labels.iat[i, j]) if labels is not None else fmt(v) if np.isfinite(v) else missing
-            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
+            # clip_on: the label is inside its cell, so the layout need not measure it
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize, clip_on=True,
                     color=text_colour(colours[i, j, :3]) if np.isfinite(v) else INK)
     if highlight is not None:
         rows, cols = [str(r) for r in frame.index], [str(c) for c in frame.columns]

@@ -9,6 +9,7 @@ import json
 import re
 
 from . import mimes
+from .pdf_generated import generated_blocks
 from .pdf_dom import WS, house_quotes, merge, parse, protect_identifiers, strip
 from .pdf_html import HtmlForm
 from .typst_pdf import render
@@ -171,7 +172,12 @@ def notebook_form(nb, name: str = "report") -> tuple[dict, dict[str, bytes]]:
     front = [c for c in nb.cells if c.get("metadata", {}).get("natoua", {}).get("front")]
     rest = [c for c in nb.cells if not c.get("metadata", {}).get("natoua", {}).get("front")]
     for cell in front + rest:
-        if cell.cell_type == "raw":
+        data = cell.get("metadata", {}).get("natoua", {}).get("data")
+        if cell.cell_type == "raw" and data:  # a generated page: from its data (natoua.pdf_generated)
+            if data["kind"] == "ledger":
+                form.tables += 1
+            blocks += generated_blocks(data, str(form.tables))
+        elif cell.cell_type == "raw":
             blocks += form.blocks(parse(cell.source))
         elif cell.cell_type == "markdown":
             blocks += form.blocks(parse(markdown2html_mistune(cell.source)))

@@ -39,10 +39,12 @@ def _published_text(row) -> str:
 
 
 def _named_with_date(publisher: str, edition: str, published: str) -> str:
-    """'Kiel Institute for the World Economy, Release 28 (data to end of February 2026), April 2026'; an edition that
-    already names its date ('Web page (last reviewed 25 June 2026)') is not dated twice."""
+    """'Kiel Institute for the World Economy, Release 28 (data to end of February 2026), which appeared in April 2026';
+    an edition that already names its date ('Web page (last reviewed 25 June 2026)') is not dated twice."""
     named = f"{publisher}, {edition}"
-    return named if published in named else f"{named}, {published}"
+    if published in named or published == "not stated":
+        return named
+    return f"{named}, which appeared {'on' if published[:1].isdigit() else 'in'} {published}"
 
 
 def edition_releases(as_of: str, datasets) -> list[Release]:
