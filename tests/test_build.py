@@ -333,7 +333,8 @@ def test_html_is_accessible_in_what_python_can_check(edition):
 def test_ledger_shows_zero_as_a_number(edition):
     html = _files(edition, ".html").read_text(encoding="utf-8")
     row = re.search(r'<tr id="claim-ov_agreements_treaty">(.*?)</tr>', html).group(1)
-    assert '<td class="num">0 (' in row
+    # the zero as a number, then the words the prose uses; set as text so the words wrap in their column
+    assert '<td class="txt">0 (“None” in the text)</td>' in row
 
 
 def test_build_log_gives_the_html_size_in_bytes(edition):

@@ -104,3 +104,18 @@ def test_a_source_is_looked_up_by_id_and_follows_an_edited_sources_file(data_cop
     assert entries[-1] == {"dataset": "sources", "digest": data.dataset_digest("sources")} and len(entries) == 2
     with pytest.raises(data.DataError, match=r"sources.csv:-:source_id: unknown source 'no-such-source'"):
         data.source("no-such-source")
+
+
+def test_preloaded_datasets_are_read_again_once_changed_and_record_nothing(data_copy, tmp_path, monkeypatch):
+    log = tmp_path / "reads.jsonl"
+    monkeypatch.setenv(data.RUN_LOG_ENV, str(log))
+    (data_copy / "sources.csv").write_text("not,a,valid\n\"sources file\n")  # a broken dataset: skipped, no crash
+    data.preload()
+    assert not log.exists()  # parsing ahead of time is not a read by a notebook
+    before = data.load("territory")
+    (data_copy / "territory.csv").write_text((data_copy / "territory.csv").read_text()
+                                             + "2026-02-01,month,19,,true,online-ua-deepstate-2026-01-02,\n")
+    data.preload()
+    assert len(data.load("territory")) == len(before) + 1  # the new version, not the preloaded one
+    with pytest.raises(data.DataError, match="sources.csv"):
+        data.load("sources")

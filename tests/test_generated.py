@@ -71,3 +71,21 @@ def test_the_pdf_typesets_the_generated_pages_from_their_data_not_their_html():
     first = doc.pages[0]
     dests = [str(a.get("/Dest", "")) for a in first.get("/Annots", []) if a.get("/Subtype") == "/Link"]
     assert dests == ["sec-about"]
+
+
+def test_what_changed_is_data_too_and_the_pdf_reads_it_not_its_html():
+    from natoua import changes
+
+    diff = changes.Changes(previous_as_of="2025-12-31", added_claims=["n_at_2"], new_events=[("2026-01-05", "A summit")],
+                           moved=[{"name": "guide", "old": "1%", "new": "2%", "unit": "% of GDP", "datasets": ["x"],
+                                   "changed_datasets": ["nato_targets"]}])
+    ed = edition()
+    ed.changes = changes.to_data(diff, ed.as_of)
+    report = assemble.assemble(ed)
+    cell = generated_cells(report)["changes"]
+    assert cell.source == generated_html(ed.changes) and 'id="sec-changes"' in cell.source
+    assert "What changed since the 31 December 2025 edition" in generated_cells(report)["contents"].source
+    cell.source = cell.source.replace("A summit", "HTML only").replace("Figures that moved", "HTML only")
+    text = pdf_text(notebook_to_pdf(report, name="r"))
+    assert "HTML only" not in text
+    assert "Table C.1 Figures that moved" in text and "5 January 2026 A summit" in text and "Figure added: n_at_2." in text

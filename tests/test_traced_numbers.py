@@ -119,6 +119,13 @@ def test_a_usd_edition_sits_beside_the_eur_edition_and_traces_its_numbers_too(de
     assert float(dollars["text"].strip("$ bn").replace(",", "")) == round(dollars["value"], 1)
     assert dollars["value"] > eur["value"]  # the euro was worth more than a dollar on the cut-off
     assert not (usd / "changes.md").exists()  # compared with no euro edition
+    # a dollar brief: its conversion note and amounts trace to the brief's own ledger too
+    proc = subprocess.run([sys.executable, "-m", "natoua.cli", "briefs", "--currency", "USD", "--allies", "POL",
+                           "--jobs", "1", "--out", str(reports)], capture_output=True, text=True, env=cli_env(),
+                          cwd=paths.ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    brief = (usd / "briefs" / "POL.html").read_text(encoding="utf-8")
+    assert "$" in brief and not untraced_numbers(brief), [(u.token, u.context) for u in untraced_numbers(brief)]
 
 
 def _text(html: str) -> str:
@@ -149,7 +156,7 @@ def test_statements_in_the_built_text_follow_the_data(built_html):
     late = sorted(sources.loc[pd.to_datetime(sources["published"], errors="coerce", format="mixed")
                               > pd.Timestamp("2026-03-31"), "publisher"].unique())
     assert len(late) >= 2 and "(the Kiel tracker)" not in text
-    named = text.split("release of a dataset was published after the cut-off")[1].split("only what it reports")[0]
+    named = text.split("read in a version that appeared after the cut-off")[1].split("only what it reports")[0]
     assert all(publisher in named for publisher in late), (late, named)
     assert "members took between 2.8 years and 13.8 years" in text  # not "2.8 years to 13.8 years"
 
@@ -191,7 +198,7 @@ def pdf_reading_text(pdf: Path) -> str:
     return QUOTATION.sub("", text[:start] + text[end:])
 
 
-def test_money_in_the_pdf_reads_in_the_house_style_too(reports):
+def test_money_and_quotes_in_the_pdf_read_in_the_house_style_too(reports):
     import re
 
     from reading import OFF_STYLE_MONEY
@@ -201,3 +208,5 @@ def test_money_in_the_pdf_reads_in_the_house_style_too(reports):
     found = [text[max(0, m.start() - 60):m.end() + 20] for m in OFF_STYLE_MONEY.finditer(text)]
     assert not found, found[:10]
     assert re.search(r"€\d[\d.,]* bn", text)  # the house style is what the PDF prints (€349.9 bn)
+    straight = [text[max(0, i - 60):i + 60] for i in [m.start() for m in re.finditer('"', text)]]
+    assert not straight, straight[:10]  # quotation marks typographic in the PDF as in the HTML

@@ -48,8 +48,7 @@ class Edition:
     params: dict
     parts: list[Part]
     ledger: dict[str, dict]
-    changes_html: str = ""
-    changes_title: str = ""
+    changes: dict = field(default_factory=dict)  # the What changed page's data (natoua.changes.to_data), if any
     degraded: list[str] = field(default_factory=list)
     releases: list[dict] = field(default_factory=list)  # natoua.releases.Release.to_json(), one per dataset read
 
@@ -197,8 +196,8 @@ def assemble(ed: Edition) -> nbformat.NotebookNode:
     extra = [("", "Key figures: the claim ledger", "sec-key-figures")]
     if ed.releases:
         extra.append(("", "About this edition", ABOUT_ANCHOR))
-    if ed.changes_html:
-        extra.insert(0, ("", ed.changes_title or "What changed since the previous edition", "sec-changes"))
+    if ed.changes:
+        extra.insert(0, ("", ed.changes["title"], ed.changes["anchor"]))
     if ed.degraded:
         extra.insert(0, ("", "Build status", "sec-status"))
     cells = [_generated(title_page_data(ed), front=True), _generated(contents_data(ed, extra), front=True)]
@@ -219,8 +218,8 @@ def assemble(ed: Edition) -> nbformat.NotebookNode:
         cells.append(_raw("</section>", part.section))
     if ed.degraded:
         cells.append(_raw(status_page(ed)))
-    if ed.changes_html:
-        cells.append(_raw(ed.changes_html))
+    if ed.changes:
+        cells.append(_generated(ed.changes))
     cells.append(_generated(ledger_data(ed.ledger, ed.parts)))
     if ed.releases:
         cells.append(_raw(about_edition(ed)))

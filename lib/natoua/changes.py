@@ -133,46 +133,19 @@ def to_markdown(ch: Changes, as_of: str) -> str:
     return "\n".join(lines)
 
 
-def to_html(ch: Changes, as_of: str) -> str:
-    e = html.escape
-    parts = ['<section class="report-section" id="sec-changes">', f'<h1 class="section-title">{e(title(ch, as_of))}</h1>']
+def to_data(ch: Changes, as_of: str) -> dict:
+    """The What changed page as data (natoua.generated renders its HTML, natoua.pdf_generated typesets it)."""
     reason = "none (later cut-off)" if ch.previous_as_of != as_of else "none (method changed)"
-    if ch.moved:
-        rows = "".join(
-            f'<tr><td class="txt"><code>{e(m["name"])}</code></td><td class="num">{e(str(m["old"]))}</td>'
-            f'<td class="num">{e(str(m["new"]))}</td><td class="txt">{e(m["unit"])}</td>'
-            f'<td class="txt">{e(", ".join(m["changed_datasets"]) or reason)}</td></tr>'
-            for m in ch.moved)
-        parts.append('<div class="report-table"><div class="table-scroll" tabindex="0" role="region" '
-                     'aria-label="Table C.1: figures that moved"><table><caption><span class="table-number">Table C.1</span> '
-                     "Figures that moved</caption><colgroup><col style=\"width:30%\"/><col style=\"width:17%\"/>"
-                     "<col style=\"width:17%\"/><col style=\"width:14%\"/><col style=\"width:22%\"/></colgroup>"
-                     '<thead><tr><th class="txt">Figure</th><th class="num">Before</th><th class="num">Now</th>'
-                     '<th class="txt">Unit</th><th class="txt">Revised dataset(s)</th></tr></thead>'
-                     f"<tbody>{rows}</tbody></table></div>"
-                     '<p class="source">Source: the claim ledgers of the two editions.</p></div>')
-    if ch.new_events:
-        items = "".join(f"<li><strong>{e(fmt.day(d))}</strong> {e(t)}</li>" for d, t in ch.new_events)
-        parts.append(f'<h2>New events</h2><div class="generated-list data-rows"><ul>{items}</ul></div>')
-    if ch.revised:
-        items = "".join(
-            f"<li><code>{e(r['dataset'])}</code>: {e(r['what'])}"
-            + ("" if r["what"] == "new dataset" else f" ({r['added']} rows added, {r['removed']} removed)")
-            + "</li>" for r in ch.revised)
-        # rows of the two editions' dataset snapshots, listed as they are (like a table)
-        parts.append(f'<h2>New or revised datasets</h2><div class="generated-list data-rows"><ul>{items}</ul></div>')
-    if ch.new_sources:
-        items = "".join(f"<li>{e(_citation(s))}</li>" for s in ch.new_sources)
-        parts.append(f'<h2>New sources and editions</h2><div class="generated-list"><ul>{items}</ul></div>')
-    if ch.added_claims or ch.removed_claims:
-        for label, names in (("added", ch.added_claims), ("dropped", ch.removed_claims)):
-            if names:
-                listed = ", ".join(f"<code>{e(n)}</code>" for n in names)
-                parts.append(f"<p>Figure{'s' if len(names) > 1 else ''} {label}: {listed}.</p>")
-    if not (ch.moved or ch.new_events or ch.revised or ch.new_sources):
-        parts.append("<p>No figure in the prose changed value, and no event, dataset or source is new.</p>")
-    parts.append("</section>")
-    return "".join(parts)
+    return {
+        "kind": "changes", "anchor": "sec-changes", "title": title(ch, as_of),
+        "moved": [{"name": m["name"], "old": str(m["old"]), "new": str(m["new"]), "unit": m["unit"],
+                   "datasets": ", ".join(m["changed_datasets"]) or reason} for m in ch.moved],
+        "new_events": [[fmt.day(d), t] for d, t in ch.new_events],
+        "revised": [{"dataset": r["dataset"], "what": r["what"], "counts": "" if r["what"] == "new dataset" else
+                     f" ({r['added']} rows added, {r['removed']} removed)"} for r in ch.revised],
+        "new_sources": [_citation(s) for s in ch.new_sources],
+        "claims": [[label, names] for label, names in (("added", ch.added_claims), ("dropped", ch.removed_claims)) if names],
+        "nothing_new": not (ch.moved or ch.new_events or ch.revised or ch.new_sources)}
 
 
 def title(ch: Changes, as_of: str) -> str:

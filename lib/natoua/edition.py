@@ -78,8 +78,7 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
     (staging / "datasets.json").write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if previous is not None and (previous / "claims.json").exists():
         diff = changes.compare(previous, ledger, current, options.as_of)
-        ed.changes_html = changes.to_html(diff, options.as_of)
-        ed.changes_title = changes.title(diff, options.as_of)
+        ed.changes = changes.to_data(diff, options.as_of)
         (staging / "changes.md").write_text(changes.to_markdown(diff, options.as_of), encoding="utf-8")
         log.info("compared with the %s edition (%s): %d figures moved", diff.previous_as_of, previous.name, len(diff.moved))
     claims_json = json.dumps(ledger, indent=1, sort_keys=True, ensure_ascii=False) + "\n"

@@ -11,7 +11,7 @@ e = html.escape
 
 
 def generated_html(data: dict) -> str:
-    return {"title_page": _title_page, "contents": _contents, "ledger": _ledger}[data["kind"]](data)
+    return {"title_page": _title_page, "contents": _contents, "ledger": _ledger, "changes": _changes}[data["kind"]](data)
 
 
 def runs_html(runs: list) -> str:
@@ -81,3 +81,38 @@ def _ledger(d: dict) -> str:
             f"<tbody>{body}</tbody></table></div>"
             f'<p class="source">{runs_html(d["source"])}</p></div>'
             "</section>")
+
+
+def _changes(d: dict) -> str:
+    parts = [f'<section class="report-section" id="{e(d["anchor"])}">', f'<h1 class="section-title">{e(d["title"])}</h1>']
+    if d["moved"]:
+        rows = "".join(
+            f'<tr><td class="txt"><code>{e(m["name"])}</code></td><td class="num">{e(m["old"])}</td>'
+            f'<td class="num">{e(m["new"])}</td><td class="txt">{e(m["unit"])}</td>'
+            f'<td class="txt">{e(m["datasets"])}</td></tr>'
+            for m in d["moved"])
+        parts.append('<div class="report-table"><div class="table-scroll" tabindex="0" role="region" '
+                     'aria-label="Table C.1: figures that moved"><table><caption><span class="table-number">Table C.1</span> '
+                     "Figures that moved</caption><colgroup><col style=\"width:30%\"/><col style=\"width:17%\"/>"
+                     "<col style=\"width:17%\"/><col style=\"width:14%\"/><col style=\"width:22%\"/></colgroup>"
+                     '<thead><tr><th class="txt">Figure</th><th class="num">Before</th><th class="num">Now</th>'
+                     '<th class="txt">Unit</th><th class="txt">Revised dataset(s)</th></tr></thead>'
+                     f"<tbody>{rows}</tbody></table></div>"
+                     '<p class="source">Source: the claim ledgers of the two editions.</p></div>')
+    if d["new_events"]:
+        items = "".join(f"<li><strong>{e(day)}</strong> {e(t)}</li>" for day, t in d["new_events"])
+        parts.append(f'<h2>New events</h2><div class="generated-list data-rows"><ul>{items}</ul></div>')
+    if d["revised"]:
+        items = "".join(f"<li><code>{e(r['dataset'])}</code>: {e(r['what'])}{r['counts']}</li>" for r in d["revised"])
+        # rows of the two editions' dataset snapshots, listed as they are (like a table)
+        parts.append(f'<h2>New or revised datasets</h2><div class="generated-list data-rows"><ul>{items}</ul></div>')
+    if d["new_sources"]:
+        items = "".join(f"<li>{e(s)}</li>" for s in d["new_sources"])
+        parts.append(f'<h2>New sources and editions</h2><div class="generated-list"><ul>{items}</ul></div>')
+    for label, names in d["claims"]:
+        listed = ", ".join(f"<code>{e(n)}</code>" for n in names)
+        parts.append(f"<p>Figure{'s' if len(names) > 1 else ''} {label}: {listed}.</p>")
+    if d["nothing_new"]:
+        parts.append("<p>No figure in the prose changed value, and no event, dataset or source is new.</p>")
+    parts.append("</section>")
+    return "".join(parts)

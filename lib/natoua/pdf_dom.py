@@ -121,58 +121,6 @@ _NOT_TEXT = {"t", "to", "url", "id", "img", "fmt", "alt", "kind", "cls", "key", 
              "name", "description", "date", "no", "level", "cols", "ordered", "compact", "keep", "width_cm"}
 
 
-def house_quotes(form, prev: str = " "):
-    """The form's text with the HTML page's quotation marks (natoua.quotes): straight double quotes curled, read
-    across inline runs; each block, cell, caption and title starts afresh, as a block does in the HTML. Code is
-    left as written."""
-    from .quotes import curl
-
-    state = [prev]
-
-    def text(s: str) -> str:
-        s = curl(s, state[0])
-        if s:
-            state[0] = s[-1]
-        return s
-
-    def runs(xs: list) -> list:
-        out = []
-        for x in xs:
-            if isinstance(x, str):
-                out.append(text(x))
-            elif isinstance(x, dict) and x.get("t") == "code":
-                out.append(x)
-                if x.get("s"):
-                    state[0] = x["s"][-1]
-            elif isinstance(x, dict) and x.get("t") == "ident":
-                out.append(dict(x, s=text(x["s"])))
-            elif isinstance(x, dict) and x.get("t") == "br":
-                out.append(x)
-                state[0] = " "
-            elif isinstance(x, dict) and "t" in x and x["t"] not in _BLOCK_TYPES:
-                out.append({k: (runs(v) if k == "c" and isinstance(v, list) else v) for k, v in x.items()})
-            else:
-                out.append(walk(x))
-        return out
-
-    def walk(x):
-        if isinstance(x, str):
-            state[0] = " "
-            return text(x)
-        if isinstance(x, list):
-            state[0] = " "
-            if all(isinstance(y, str) or (isinstance(y, dict) and y.get("t") not in _BLOCK_TYPES) for y in x):
-                return runs(x)
-            return [walk(y) for y in x]
-        if isinstance(x, dict):
-            if x.get("t") == "pre":
-                return x
-            return {k: (v if k in _NOT_TEXT else walk(v)) for k, v in x.items()}
-        return x
-
-    return walk(form)
-
-
 _BLOCK_TYPES = {"h", "p", "list", "figure", "table", "callout", "kf", "titlepage", "toc", "quote", "pre", "hr",
                 "section", "div", None}
 
@@ -188,32 +136,99 @@ IDENTIFIER = re.compile(
     r"|[0-9a-f]{12,})")                                    # a hash
 
 
-def protect_identifiers(form):
-    """Prose strings with their identifiers made "ident" runs, so hyphenation never breaks one."""
-    def split(s: str) -> list:
-        out, pos = [], 0
-        for m in IDENTIFIER.finditer(s):
-            if m.start() > pos:
-                out.append(s[pos:m.start()])
-            out.append({"t": "ident", "s": m.group(0)})
-            pos = m.end()
-        if pos < len(s):
-            out.append(s[pos:])
+_RUN_KEYS = {"c", "title", "caption", "source", "note", "head"}
+
+
+def finish(blocks: list) -> list:
+    """The form's last pass, one walk: an internal link whose target the form does not carry keeps only its text
+    (Typst refuses a link to a missing label; a reader must never meet a link that leads nowhere); straight double
+    quotes curled as the HTML page curls them (natoua.quotes: read across inline runs, each block, cell, caption and
+    title starting afresh, code left as written); identifiers in prose strings made "ident" runs, which the template
+    never hyphenates (IDENTIFIER)."""
+    labels: set = set()
+    stack: list = [blocks]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            stack.extend(y for y in x if isinstance(y, (list, dict)))
+        elif isinstance(x, dict):
+            if isinstance(x.get("id"), str):
+                labels.add(x["id"])
+            stack.extend(v for v in x.values() if isinstance(v, (list, dict)))
+    return _Finisher(labels).walk(blocks, None)
+
+
+class _Finisher:
+    def __init__(self, labels: set):
+        from .quotes import curl
+
+        self.labels, self.curl, self.prev = labels, curl, " "
+
+    def text(self, s: str) -> str:
+        s = self.curl(s, self.prev)
+        if s:
+            self.prev = s[-1]
+        return s
+
+    def unlinked(self, xs: list) -> list:
+        """`xs` with each dangling internal link replaced by its text, recursively."""
+        if not any(isinstance(y, dict) and y.get("t") in ("ref", "plainref") for y in xs):
+            return xs
+        out: list = []
+        for y in xs:
+            if isinstance(y, dict) and y.get("t") in ("ref", "plainref") and y["to"] not in self.labels:
+                out += self.unlinked(y["c"])
+            else:
+                out.append(y)
         return out
 
-    def walk(x, key=None):
+    def walk(self, x, key):
+        if isinstance(x, str):
+            self.prev = " "
+            return self.text(x)
         if isinstance(x, list):
-            out = []
-            for y in x:
-                out += split(y) if isinstance(y, str) and key in _RUN_KEYS else [walk(y, key)]
-            return out
+            self.prev = " "
+            x = self.unlinked(x)
+            if all(isinstance(y, str) or (isinstance(y, dict) and y.get("t") not in _BLOCK_TYPES) for y in x):
+                return self.runs(x, key)
+            return [self.walk(y, key) for y in x]
         if isinstance(x, dict):
-            if x.get("t") in ("code", "ident", "pre"):
+            t = x.get("t")
+            if t == "pre":
                 return x
-            return {k: (v if k in _NOT_TEXT else walk(v, k if k in _RUN_KEYS else key)) for k, v in x.items()}
+            if t in ("code", "ident"):  # outside a run list (rare): its text curled, never split
+                return {k: (v if k in _NOT_TEXT else self.walk(v, key)) for k, v in x.items()}
+            return {k: (v if k in _NOT_TEXT else self.walk(v, k if k in _RUN_KEYS else key)) for k, v in x.items()}
         return x
 
-    return walk(form)
+    def runs(self, xs: list, key) -> list:
+        out: list = []
+        for x in xs:
+            if isinstance(x, str):
+                s = self.text(x)
+                out += _split_identifiers(s) if key in _RUN_KEYS else [s]
+            elif x.get("t") == "code":
+                out.append(x)
+                if x.get("s"):
+                    self.prev = x["s"][-1]
+            elif x.get("t") == "ident":
+                out.append(dict(x, s=self.text(x["s"])))
+            elif x.get("t") == "br":
+                out.append(x)
+                self.prev = " "
+            else:  # an inline run with children: they continue the text
+                out.append({k: (self.runs(self.unlinked(v), k if k in _RUN_KEYS else key) if k == "c" and isinstance(v, list)
+                                else v) for k, v in x.items()})
+        return out
 
 
-_RUN_KEYS = {"c", "title", "caption", "source", "note", "head"}
+def _split_identifiers(s: str) -> list:
+    out, pos = [], 0
+    for m in IDENTIFIER.finditer(s):
+        if m.start() > pos:
+            out.append(s[pos:m.start()])
+        out.append({"t": "ident", "s": m.group(0)})
+        pos = m.end()
+    if pos < len(s):
+        out.append(s[pos:])
+    return out

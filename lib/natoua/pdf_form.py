@@ -10,12 +10,9 @@ import re
 
 from . import mimes
 from .pdf_generated import generated_blocks
-from .pdf_dom import WS, house_quotes, merge, parse, protect_identifiers, strip
+from .pdf_dom import WS, finish, merge, parse, strip
 from .pdf_html import HtmlForm
 from .typst_pdf import render
-
-TEXT_WIDTH_CM = 17.4  # A4 less the 18 mm side margins of the template
-
 
 class SectionForm(HtmlForm):
     """The form of a notebook's cells: HtmlForm for markup, the payloads for figures, tables and blocks."""
@@ -50,9 +47,7 @@ class SectionForm(HtmlForm):
         out = {"t": "figure", "img": name, "fmt": fmt, "alt": p.get("alt") or p.get("title") or "Figure",
                "title": [p.get("title", "")] if p.get("title") else [], "label": p.get("label", ""),
                "caption": [p.get("caption", "")] if p.get("caption") else [], "source": source}
-        if p.get("width_cm"):
-            out["width_cm"] = min(float(p["width_cm"]), TEXT_WIDTH_CM)
-        return out
+        return out  # set at the text column's width (charts lay out at 16 cm: in the 17.4 cm column text only grows)
 
     def table_from(self, p: dict) -> dict:
         self.tables += 1
@@ -92,41 +87,6 @@ def _payload(data: dict, mime: str):
     return payload if isinstance(payload, dict) else None
 
 
-def _labels(x, found: set) -> set:
-    if isinstance(x, list):
-        for y in x:
-            _labels(y, found)
-    elif isinstance(x, dict):
-        for key in ("id",):
-            if isinstance(x.get(key), str):
-                found.add(x[key])
-        for v in x.values():
-            if isinstance(v, (list, dict)):
-                _labels(v, found)
-    return found
-
-
-def drop_dangling_refs(blocks: list) -> None:
-    """An internal link whose target the PDF does not carry keeps only its text (Typst refuses a link to a
-    label that does not exist; a reader must never meet a link that leads nowhere)."""
-    labels = _labels(blocks, set())
-
-    def fix(x):
-        if isinstance(x, list):
-            out = []
-            for y in x:
-                if isinstance(y, dict) and y.get("t") in ("ref", "plainref") and y["to"] not in labels:
-                    out += fix(y["c"])
-                else:
-                    out.append(fix(y))
-            return out
-        if isinstance(x, dict):
-            return {k: fix(v) if isinstance(v, (list, dict)) else v for k, v in x.items()}
-        return x
-
-    blocks[:] = fix(blocks)
-
-
 _META = re.compile(r'<meta name="([^"]+)" content="([^"]*)"')
 _TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
@@ -143,8 +103,7 @@ def document_form(html: str) -> tuple[dict, dict[str, bytes]]:
     title = htmlmod.unescape(title_match.group(1)).strip() if title_match else "Report"
     running = body.find("p", "running-title")
     blocks = form.blocks(body)
-    drop_dangling_refs(blocks)
-    blocks = protect_identifiers(house_quotes(blocks))
+    blocks = finish(blocks)
     has_title_page = any(b["t"] == "titlepage" for b in blocks)
     doc = {
         "title": title,
@@ -174,7 +133,7 @@ def notebook_form(nb, name: str = "report") -> tuple[dict, dict[str, bytes]]:
     for cell in front + rest:
         data = cell.get("metadata", {}).get("natoua", {}).get("data")
         if cell.cell_type == "raw" and data:  # a generated page: from its data (natoua.pdf_generated)
-            if data["kind"] == "ledger":
+            if data["kind"] == "ledger" or (data["kind"] == "changes" and data["moved"]):
                 form.tables += 1
             blocks += generated_blocks(data, str(form.tables))
         elif cell.cell_type == "raw":
@@ -185,8 +144,7 @@ def notebook_form(nb, name: str = "report") -> tuple[dict, dict[str, bytes]]:
             for out in cell.get("outputs", []):
                 if out.get("output_type") in ("display_data", "execute_result"):
                     blocks += form.output(out.get("data", {}))
-    drop_dangling_refs(blocks)
-    blocks = protect_identifiers(house_quotes(blocks))
+    blocks = finish(blocks)
     title = meta.get("title") or name
     has_title_page = any(b["t"] == "titlepage" for b in blocks)
     doc = {

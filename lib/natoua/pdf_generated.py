@@ -1,5 +1,5 @@
-"""The PDF's form of the report's generated pages, from their data (the title page, the contents and the Key
-figures ledger: natoua.assemble, natoua.ledger), never from their HTML."""
+"""The PDF's form of the report's generated pages, from their data (the title page, the contents, the Key figures
+ledger and What changed: natoua.assemble, natoua.ledger, natoua.changes), never from their HTML."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ def generated_blocks(data: dict, table_key: str) -> list:
         return [{"t": "toc", "title": data["title"]}]
     if kind == "ledger":
         return _ledger(data, table_key)
+    if kind == "changes":
+        return _changes(data, table_key)
     raise ValueError(f"a generated page the PDF does not know: {kind!r}")
 
 
@@ -54,3 +56,40 @@ def _ledger(d: dict, key: str) -> list:
              "compact": True, "keep": False}
     return [{"t": "section"}, {"t": "h", "level": 1, "c": [d["title"]], "id": d["anchor"]},
             {"t": "p", "c": [d["intro"]], "cls": ""}, table]
+
+
+def _changes(d: dict, key: str) -> list:
+    def code(name):
+        return {"t": "code", "s": name}
+
+    def bullets(items):
+        return [{"t": "list", "ordered": False, "items": [{"c": [{"t": "p", "c": runs}]} for runs in items], "cls": ""}]
+
+    out = [{"t": "section"}, {"t": "h", "level": 1, "c": [d["title"]], "id": d["anchor"]}]
+    if d["moved"]:
+        widths, right = [30, 17, 17, 14, 22], [False, True, True, False, False]
+        out.append({"t": "table", "key": key, "label": "Table C.1", "caption": ["Figures that moved"],
+                    "cols": [{"w": w, "align": "right" if r else "left"} for w, r in zip(widths, right)],
+                    "head": [["Figure"], ["Before"], ["Now"], ["Unit"], ["Revised dataset(s)"]],
+                    "rows": [{"cells": [{"c": c, "align": "right" if r else "left"} for c, r in zip(
+                        [[code(m["name"])], [m["old"]], [m["new"]], [m["unit"]], [m["datasets"]]], right)]}
+                        for m in d["moved"]],
+                    "source": ["Source: the claim ledgers of the two editions."], "note": [], "id": None,
+                    "compact": False, "keep": False})
+    if d["new_events"]:
+        out += [{"t": "h", "level": 2, "c": ["New events"]}]
+        out += bullets([[{"t": "b", "c": [day]}, f" {title}"] for day, title in d["new_events"]])
+    if d["revised"]:
+        out += [{"t": "h", "level": 2, "c": ["New or revised datasets"]}]
+        out += bullets([[code(r["dataset"]), f": {r['what']}{r['counts']}"] for r in d["revised"]])
+    if d["new_sources"]:
+        out += [{"t": "h", "level": 2, "c": ["New sources and editions"]}] + bullets([[s] for s in d["new_sources"]])
+    for label, names in d["claims"]:
+        runs: list = [f"Figure{'s' if len(names) > 1 else ''} {label}: "]
+        for i, name in enumerate(names):
+            runs += ([", "] if i else []) + [code(name)]
+        out.append({"t": "p", "c": runs + ["."], "cls": ""})
+    if d["nothing_new"]:
+        out.append({"t": "p", "c": ["No figure in the prose changed value, and no event, dataset or source is new."],
+                    "cls": ""})
+    return out

@@ -22,15 +22,11 @@ KERNEL_ENV = "NATOUA_KERNEL"  # one token per kernel
 _PROC = Path("/proc")
 
 
-def new_token() -> str:
-    """A token owned by this process (see `token_for`)."""
-    return token_for(os.getpid())
-
-
-def token_for(pid: int) -> str:
-    """`<pid>-<start>-<random>`: the pid and start time (in clock ticks since boot, from /proc) name the process
-    that owns the token, so a live owner is recognised whatever its command line (see `sweep_orphans`)."""
-    return f"{pid}-{_start_ticks(pid)}-{secrets.token_hex(8)}"
+def new_token(owner: int | None = None) -> str:
+    """`<pid>.<start>-<random>`: the pid and start time (clock ticks after boot) name the process that owns
+    the token, uniquely even when the pid is reused (see `sweep_orphans`)."""
+    pid = os.getpid() if owner is None else owner
+    return f"{pid}.{_start_time(pid)}-{secrets.token_hex(8)}"
 
 
 def start_run() -> str:
@@ -89,28 +85,27 @@ def sweep_orphans() -> int:
         for entry in _environ(pid).split(b"\0"):
             if entry.startswith(f"{RUN_ENV}=".encode()):
                 token = entry.split(b"=", 1)[1].decode(errors="replace")
-                owner = token.split("-", 1)[0]
-                if owner.isdigit() and int(owner) != me and not owner_alive(token):
+                pid, _, start = token.split("-", 1)[0].partition(".")
+                # Not by command line: a run's owner may be any process (a pytest-xdist worker is `python -c`),
+                # and one run must never end another run that is still going.
+                if pid.isdigit() and start.isdigit() and int(pid) != me and not _owner_alive(int(pid), int(start)):
                     count += sweep(RUN_ENV, token)
                 break
     return count
 
 
-def owner_alive(token: str) -> bool:
-    """Whether the process that made `token` is still running: its pid is alive and started when the token
-    says (a pid reused by another process has another start time)."""
-    pid, _, rest = token.partition("-")
-    started = rest.split("-", 1)[0]
-    return pid.isdigit() and _alive(int(pid)) and started == _start_ticks(int(pid))
+def _owner_alive(pid: int, start: int) -> bool:
+    """Whether the process that made a token still runs: the same pid with the same start time."""
+    return _alive(pid) and _start_time(pid) == start
 
 
-def _start_ticks(pid: int) -> str:
-    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat); "" when gone."""
+def _start_time(pid: int) -> int:
+    """The process's start time in clock ticks after boot (field 22 of /proc/<pid>/stat); -1 if it is gone."""
     try:
         with open(_PROC / str(pid) / "stat") as fh:
-            return fh.read().rsplit(") ", 1)[-1].split()[19]
-    except (OSError, IndexError):
-        return ""
+            return int(fh.read().rsplit(") ", 1)[-1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 def _alive(pid: int) -> bool:

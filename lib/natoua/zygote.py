@@ -46,11 +46,13 @@ def serve() -> None:
     import ipykernel.kernelapp  # noqa: F401
 
     import natoua.warm  # noqa: F401
+    from natoua.data import preload
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     out = sys.stdout
     out.write("ready\n")
     out.flush()
+    preloaded = False
     for line in sys.stdin:
         request = json.loads(line)
         pid = os.fork()
@@ -58,6 +60,9 @@ def serve() -> None:
             _become_kernel(request)
         out.write(json.dumps({"pid": pid}) + "\n")
         out.flush()
+        if not preloaded:  # after the first kernel, not before it: a build running one section waits for nothing
+            preload()  # every later kernel finds the datasets parsed (keyed on each file's digest)
+            preloaded = True
 
 
 def _become_kernel(request: dict) -> None:
