@@ -43,11 +43,16 @@ data: $(STAMP) ## Re-import every publisher's raw snapshot (data/raw/) into its 
 	$(BIN)/natoua import ecb --write
 	$(BIN)/natoua import nato --write
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; 2 = the cores of the machine it is sized for); each
+# idle worker takes tests from a busy one (worksteal), so one long test file does not hold up the end.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+
 test: $(STAMP) ## Run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest $(ARGS)
+	$(PYTEST) $(ARGS)
 
 test-quick: $(STAMP) ## Inner loop: unit tests, a sample of the bad-input corpus, one built edition (no `full` tests)
-	$(BIN)/python -m pytest -m "not full" $(ARGS)
+	$(PYTEST) -m "not full" $(ARGS)
 
 bench: $(STAMP) ## Time naive vs cached builds and the briefs (writes a table for the README)
 	$(BIN)/python benchmarks/bench.py $(ARGS)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from natoua import paths
 
@@ -87,12 +88,27 @@ def natoua(*args, data_dir: Path | None = None, env: dict | None = None, check: 
     return proc
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """The temporary folder of this test run, shared by its pytest-xdist workers (each worker's own basetemp is
+    inside it); without xdist, the session's basetemp."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def default_edition(tmp_path_factory) -> Path:
-    """A reports folder holding the default edition (every section, HTML and PDF), built once per session
-    with two workers. Read it; do not build into it (a build there finds it up to date and writes nothing)."""
-    out = tmp_path_factory.mktemp("default-edition")
-    natoua("build", "--jobs", "2", "--out", out, check=True)
+    """A reports folder holding the default edition (every section, HTML and PDF), built once per test run
+    with two workers: the first xdist worker to need it builds it under a file lock, the others wait and read
+    the same folder. Read it; do not build into it (a build there finds it up to date and writes nothing)."""
+    root = run_folder(tmp_path_factory)
+    out = root / "default-edition"
+    built = root / "default-edition.built"  # beside the folder, not in it: the folder is only the build's
+    with FileLock(str(root / "default-edition.lock")):
+        if not built.exists():
+            shutil.rmtree(out, ignore_errors=True)  # a worker that failed half-way left it
+            out.mkdir()
+            natoua("build", "--jobs", "2", "--out", out, check=True)
+            built.touch()
     return out
 
 

@@ -30,12 +30,26 @@ def edition(reports) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pdf_pages(edition):
-    """The edition's PDF read once for the module (pypdf reads a 70-page report slowly): (reader, page texts)."""
+def pdf_read(edition):
+    """The edition's PDF read once for the module (pypdf reads a 70-page report slowly): (reader, page texts,
+    per page the (text, cm, tm) of every piece of text pypdf met, from the same pass: where text sits)."""
     from pypdf import PdfReader
 
     reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
-    return reader, [p.extract_text() or "" for p in reader.pages]
+    texts, placed = [], []
+    for page in reader.pages:
+        pieces = []
+        texts.append(page.extract_text(visitor_text=lambda text, cm, tm, font, size:
+                                       pieces.append((text, tuple(cm), tuple(tm)))) or "")
+        placed.append(pieces)
+    return reader, texts, placed
+
+
+@pytest.fixture(scope="module")
+def pdf_pages(pdf_read):
+    """(reader, page texts) of the edition's PDF."""
+    reader, texts, _ = pdf_read
+    return reader, texts
 
 
 def _files(edition: Path, suffix: str) -> Path:
@@ -189,30 +203,28 @@ def test_pdf_prose_is_hyphenated_and_quoted_as_the_html_but_no_identifier_is_bro
     assert '"' not in "".join(texts) and "“" in "".join(texts)
 
 
-def page_fill(reader) -> list[tuple[float, bool]]:
+def page_fill(reader, placed) -> list[tuple[float, bool]]:
     """Per page: (fill, ends a section). Fill is the share of the body area (A4 less the template's 22 mm top and
     20 mm bottom margins) from its top down to the lowest line of text (a figure or a table ends with its caption
-    or source line); a page ends a section when the next page starts one (a top-level bookmark) or is the last."""
+    or source line); a page ends a section when the next page starts one (a top-level bookmark) or is the last.
+    `placed`: per page, the (text, cm, tm) pypdf met (see pdf_read)."""
     mm = 72 / 25.4
     starts = {reader.get_destination_page_number(o) for o in reader.outline if not isinstance(o, list)}
     out = []
     for i, page in enumerate(reader.pages):
         top, bottom = float(page.mediabox.height) - 22 * mm, 20 * mm
         lows = [top]
-
-        def visit(text, cm, tm, font, size):
+        for text, cm, tm in placed[i]:
             y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
             if text.strip() and bottom < y < top:
                 lows.append(y)
-
-        page.extract_text(visitor_text=visit)
         out.append(((top - min(lows)) / (top - bottom), i + 1 in starts or i == len(reader.pages) - 1))
     return out
 
 
-def test_no_page_inside_a_section_is_less_than_half_full(edition, pdf_pages):
-    reader, _ = pdf_pages
-    fills = page_fill(reader)
+def test_no_page_inside_a_section_is_less_than_half_full(edition, pdf_read):
+    reader, _, placed = pdf_read
+    fills = page_fill(reader, placed)
     first_section = min(reader.get_destination_page_number(o) for o in reader.outline if not isinstance(o, list))
     poor = [(n, f"{fill:.0%}") for n, (fill, ends) in enumerate(fills, 1) if n > first_section and not ends and fill < 0.5]
     assert not poor, f"pages less than half full inside a section: {poor}"
@@ -264,25 +276,20 @@ def test_a_table_across_pages_stays_one_table_and_says_continued(edition, pdf_pa
     assert len(tables) == html.count("<table"), "each table of the page is one table in the tags"
 
 
-def test_no_body_page_is_less_than_half_full_except_where_a_section_ends(edition):
+def test_no_body_page_is_less_than_half_full_except_where_a_section_ends(edition, pdf_read):
     """Figures and sections do not force page breaks that leave holes: a body page whose text stops above
     the middle of the page is the last page of a section (the next page starts one) or of the report."""
-    from pypdf import PdfReader
-
-    reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
+    reader, _, placed = pdf_read
     starts = {reader.get_destination_page_number(o) for o in reader.outline if not isinstance(o, list)}
     mm = 72 / 25.4
     top, bottom = float(reader.pages[0].mediabox.height) - 22 * mm, 20 * mm  # the template's text area
     holes = []
-    for i, page in enumerate(reader.pages[2:], start=2):  # after the title page and the contents
+    for i in range(2, len(reader.pages)):  # after the title page and the contents
         lowest = []
-
-        def visit(text, cm, tm, font, size):
+        for text, cm, tm in placed[i]:
             y = tm[5] * cm[3] + cm[5]
             if text.strip() and bottom - 1 < y < top + 1:
                 lowest.append(y)
-
-        page.extract_text(visitor_text=visit)
         used = (top - min(lowest)) / (top - bottom) if lowest else 0
         if used < 0.5 and i + 1 not in starts and i != len(reader.pages) - 1:
             holes.append((i + 1, round(used, 2)))

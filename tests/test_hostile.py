@@ -25,7 +25,8 @@ from natoua import paths
 
 from test_trust import NATOUA, natoua, run_scratch_build, scratch_notebooks, tree_state
 
-pytestmark = pytest.mark.full  # builds, kernels, signals and servers: `make test` only
+# Builds, kernels, signals and servers are `full` (`make test` only); the in-process checks of validation,
+# the loader, CSV and Markdown escaping and notebook limits run in `make test-quick` too.
 
 GUARD = int(os.environ.get("NATOUA_TEST_GUARD", "600"))  # seconds: a hang fails the test, not the suite
 
@@ -62,6 +63,7 @@ def _make_special(path: Path, kind: str):
 
 # --- 1. files that are not regular files: refused before they are opened -----------------------------
 
+@pytest.mark.full
 @pytest.mark.parametrize("where,kind", [("summits.csv", "fifo"), ("datapackage.json", "fifo"),
                                         ("raw/ecb/zz.meta.json", "fifo"), ("events.csv", "socket")])
 def test_validate_refuses_a_file_that_is_not_a_regular_file(where, kind, data_copy):
@@ -79,6 +81,7 @@ def test_validate_refuses_a_file_that_is_not_a_regular_file(where, kind, data_co
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.full
 def test_a_fifo_in_place_of_a_dataset_stops_the_build_with_exit_2(data_copy, tmp_path):
     """as_of_range reads summits.csv before the lock: that read must not block either."""
     _make_special(data_copy / "summits.csv", "fifo")
@@ -198,6 +201,7 @@ def test_changes_md_carries_data_text_as_literal_text():
 
 # --- 6. arguments that would publish the wrong thing ------------------------------------------------
 
+@pytest.mark.full
 @pytest.mark.parametrize("args,says", [(["--sections", ""], "--sections"), (["--sections", " , "], "--sections"),
                                        (["--out", ""], "--out")])
 def test_empty_sections_or_out_are_refused(args, says, tmp_path):
@@ -210,6 +214,7 @@ def test_empty_sections_or_out_are_refused(args, says, tmp_path):
 
 # --- 1. the zygote is watched like the kernels ------------------------------------------------------------
 
+@pytest.mark.full
 @pytest.mark.parametrize("how", ["stopped", "killed"])
 def test_a_stopped_or_killed_zygote_is_replaced(how):
     from natoua.zygote import Zygote
@@ -256,6 +261,7 @@ open(os.environ['ESCAPES_FILE'], 'w').write(' '.join(map(str, pids)))
 """
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("ending", ["success", "timeout"])
 def test_processes_a_cell_starts_in_other_sessions_end_with_the_build(ending, tmp_path, monkeypatch):
     pids_file = tmp_path / "pids"
@@ -278,6 +284,7 @@ def _sigint_as_at_a_terminal():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("sig,code,says", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
 def test_sigterm_and_sigint_end_the_build_its_kernels_and_their_children(sig, code, says, tmp_path, monkeypatch):
     pids_file = tmp_path / "pids"
@@ -307,6 +314,7 @@ def test_sigterm_and_sigint_end_the_build_its_kernels_and_their_children(sig, co
 
 # --- 8. a flood of output fails at the output limit, named as such ------------------------------------
 
+@pytest.mark.full
 def test_a_cell_printing_hundreds_of_megabytes_fails_at_the_output_limit(tmp_path):
     code = "chunk = 'x' * (1 << 20)\nfor _ in range(200):\n    print(chunk)"
     notebooks = scratch_notebooks(tmp_path / "notebooks", code)
@@ -320,6 +328,7 @@ def test_a_cell_printing_hundreds_of_megabytes_fails_at_the_output_limit(tmp_pat
 
 # --- 5. the schedule lines report natoua's own exit code -------------------------------------------------
 
+@pytest.mark.full
 def test_the_readme_crontab_line_reports_natouas_own_exit_code(tmp_path):
     """make turns every failure into 2; the documented schedule line must show 3 for 'another build runs'."""
     from filelock import FileLock
@@ -337,6 +346,7 @@ def test_the_readme_crontab_line_reports_natouas_own_exit_code(tmp_path):
 
 # --- 8. the preview holds a bounded number of threads for slow or idle connections ---------------------
 
+@pytest.mark.full
 def test_the_preview_server_bounds_threads_and_times_out_silent_connections(tmp_path):
     import select
     import urllib.request
@@ -381,6 +391,7 @@ def _one_error_line(proc) -> str:
     return errors[0]
 
 
+@pytest.mark.full
 def test_a_claim_made_by_two_sections_is_one_line(tmp_path):
     code = "from natoua import claims\nclaims.claim('dup_figure', 3, unit='allies', datasets=['countries'])"
     notebooks = scratch_notebooks(tmp_path / "notebooks", code)
@@ -391,6 +402,7 @@ def test_a_claim_made_by_two_sections_is_one_line(tmp_path):
     assert not (tmp_path / "reports" / "partial").exists() and not left
 
 
+@pytest.mark.full
 def test_a_full_disk_while_writing_is_one_line(tmp_path):
     """A file-size limit makes every large write fail as a full disk would (EFBIG instead of ENOSPC)."""
     import resource
@@ -425,6 +437,7 @@ def test_a_notebooks_cell_timeout_is_capped_and_checked_like_the_cli(value, ok):
         assert err.value.code == 2
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("damage,says", [
     (lambda text: text[: len(text) // 2], "not a valid notebook: invalid JSON"),
     (lambda text: text.replace('\\"2026-03-31\\"', 'str(2026)'),
@@ -443,6 +456,7 @@ def test_a_half_saved_notebook_or_a_non_literal_default_is_one_line(damage, says
 
 # --- 3. the cache key names the bytes that ran ------------------------------------------------------------
 
+@pytest.mark.full
 def test_an_edit_saved_while_a_section_runs_is_never_cached_under_the_old_key(tmp_path):
     """The key is taken from the notebook as read; the edit lands after that and before execution (the
     window in which Papermill used to read the file again)."""
@@ -470,6 +484,7 @@ def test_an_edit_saved_while_a_section_runs_is_never_cached_under_the_old_key(tm
 
 # --- 4. briefs are published per ally ---------------------------------------------------------------------
 
+@pytest.mark.full
 def test_briefs_for_one_ally_keep_the_briefs_of_the_others(tmp_path):
     from natoua import publish
 
@@ -488,6 +503,7 @@ def test_briefs_for_one_ally_keep_the_briefs_of_the_others(tmp_path):
     assert (briefs / "EST.pdf").read_text() == "new EST" and (briefs / "POL.pdf").read_text() == "old POL"
 
 
+@pytest.mark.full
 def test_briefs_re_check_the_data_they_read(data_copy, tmp_path):
     """A brief's kernel changes a data file after validation: nothing is published (exit 2, naming it)."""
     import nbformat
@@ -514,6 +530,7 @@ def test_briefs_re_check_the_data_they_read(data_copy, tmp_path):
 
 # --- 6. latest, prune and the lock ----------------------------------------------------------------------------
 
+@pytest.mark.full
 def test_a_build_without_pdf_never_becomes_latest(tmp_path):
     notebooks = scratch_notebooks(tmp_path / "notebooks", "x = 1")  # section 13 is every section of this folder
     out = tmp_path / "reports"
@@ -524,6 +541,7 @@ def test_a_build_without_pdf_never_becomes_latest(tmp_path):
     assert manifest["partial"] is True
 
 
+@pytest.mark.full
 def test_prune_never_deletes_the_newest_build_of_its_kind(tmp_path):
     from natoua import publish
 
@@ -543,6 +561,7 @@ def test_prune_never_deletes_the_newest_build_of_its_kind(tmp_path):
     assert removed == [] and full.is_dir() and part.is_dir()
 
 
+@pytest.mark.full
 def test_a_deleted_lock_lets_a_second_build_run_but_the_first_publishes_nothing(tmp_path):
     """`make clean` or a stale-lock sweep deletes reports/.build.lock mid-build: the second build runs
     (the lock it takes is a new file) without touching the first one's staging folder; the first notices
@@ -581,6 +600,7 @@ def test_a_deleted_lock_lets_a_second_build_run_but_the_first_publishes_nothing(
     assert len(builds) == 1, builds  # only the second build published
 
 
+@pytest.mark.full
 def test_processes_left_by_a_build_killed_with_sigkill_are_ended_by_the_next_build(tmp_path, monkeypatch):
     pids_file = tmp_path / "pids"
     monkeypatch.setenv("ESCAPES_FILE", str(pids_file))
@@ -607,6 +627,7 @@ def test_processes_left_by_a_build_killed_with_sigkill_are_ended_by_the_next_bui
     assert _wait_gone([int(p) for p in pids_file.read_text().split()]) == []
 
 
+@pytest.mark.full
 def test_a_zygote_stopped_by_a_cell_costs_the_next_section_nothing(tmp_path):
     """Section 13 stops its kernel's zygote (SIGSTOP). With one worker, section 14's kernel was forked by that
     zygote before it stopped, and the next one must be forked too: the zygote is replaced after its deadline
@@ -621,6 +642,7 @@ def test_a_zygote_stopped_by_a_cell_costs_the_next_section_nothing(tmp_path):
     assert not left
 
 
+@pytest.mark.full
 def test_a_running_preview_refuses_a_fifo_instead_of_hanging(data_copy, tmp_path):
     from natoua import build
     from natoua.preview import Engine
