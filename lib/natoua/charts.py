@@ -17,7 +17,7 @@
   |---|---|
   | `svg` | the figure as SVG text (vector; text drawn as outlines in the project's Noto Sans) |
   | `width_cm`, `height_cm` | its print size: `width_cm` is `PRINT_WIDTH_CM`; set it at this width (or wider) |
-  | `title` | the figure's title (plain text; states the finding) |
+  | `title` | the figure's title (plain text; states the finding; a number in it is a claim, `claim.ref`) |
   | `caption` | the caption (plain text, without the "Figure N.M" label) |
   | `alt` | alt text (plain text) |
   | `sources` | the source ids cited, in order (`[]` when `source` was given as text) |
