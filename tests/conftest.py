@@ -9,6 +9,7 @@ start from its section cache where executing again would prove nothing (`seeded_
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -110,6 +111,32 @@ def default_edition(tmp_path_factory) -> Path:
             natoua("build", "--jobs", "2", "--out", out, check=True)
             built.touch()
     return out
+
+
+@pytest.fixture(scope="session")
+def default_edition_pdf_text(default_edition, tmp_path_factory) -> tuple[list[str], list[list[tuple]]]:
+    """The default edition's PDF as pypdf reads it, read once per test run (the 70-odd pages take pypdf about
+    9 s of CPU) and kept beside the edition for every worker: per page its text, and the (text, cm, tm) of each
+    piece of text pypdf met in the same pass (where the text sits)."""
+    root = run_folder(tmp_path_factory)
+    stored = root / "default-edition-pdf-text.json"
+    with FileLock(str(root / "default-edition-pdf-text.lock")):
+        if not stored.exists():
+            from pypdf import PdfReader
+
+            (pdf,) = (default_edition / "latest").glob("nato-ukraine-relations-*.pdf")
+            pages = []
+            for page in PdfReader(pdf).pages:
+                placed = []
+                text = page.extract_text(visitor_text=lambda text, cm, tm, font, size:
+                                         placed.append([text, [float(v) for v in cm], [float(v) for v in tm]]))
+                pages.append([text or "", placed])
+            partial = stored.with_suffix(".tmp")
+            partial.write_text(json.dumps(pages), encoding="utf-8")
+            partial.replace(stored)
+    pages = json.loads(stored.read_text(encoding="utf-8"))
+    return ([text for text, _ in pages],
+            [[(text, tuple(cm), tuple(tm)) for text, cm, tm in placed] for _, placed in pages])
 
 
 def seeded_reports(folder: Path, edition_reports: Path) -> Path:

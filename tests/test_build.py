@@ -30,19 +30,13 @@ def edition(reports) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pdf_read(edition):
-    """The edition's PDF read once for the module (pypdf reads a 70-page report slowly): (reader, page texts,
-    per page the (text, cm, tm) of every piece of text pypdf met, from the same pass: where text sits)."""
+def pdf_read(edition, default_edition_pdf_text):
+    """The edition's PDF: (reader, page texts, per page the (text, cm, tm) of every piece of text pypdf met),
+    the texts read once per test run (conftest.default_edition_pdf_text)."""
     from pypdf import PdfReader
 
-    reader = PdfReader(BytesIO(_files(edition, ".pdf").read_bytes()))
-    texts, placed = [], []
-    for page in reader.pages:
-        pieces = []
-        texts.append(page.extract_text(visitor_text=lambda text, cm, tm, font, size:
-                                       pieces.append((text, tuple(cm), tuple(tm)))) or "")
-        placed.append(pieces)
-    return reader, texts, placed
+    texts, placed = default_edition_pdf_text
+    return PdfReader(BytesIO(_files(edition, ".pdf").read_bytes())), texts, placed
 
 
 @pytest.fixture(scope="module")

@@ -185,29 +185,25 @@ def test_the_preview_page_traces_its_numbers_like_the_edition(default_edition, t
     assert not off_style_money(page)
 
 
-def pdf_reading_text(pdf: Path) -> str:
-    """The PDF's text as a reader meets it, without the Sources list (which quotes each publication's own words,
-    'up to EUR 3 billion', like the HTML's) and without quotations of others' words."""
-    import re
-
-    from pypdf import PdfReader
-
+def pdf_reading_text(pages: list[str]) -> str:
+    """The PDF's text (its pages' texts) as a reader meets it, without the Sources list (which quotes each
+    publication's own words, 'up to EUR 3 billion', like the HTML's) and without quotations of others' words."""
     from reading import QUOTATION
 
-    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    text = " ".join(" ".join(pages).split())
     start = text.find("Every publication cited by a dataset row")
     end = text.find("Key figures: the claim ledger", start)
     assert 0 < start < end, "the Sources list and the ledger are where the PDF is read"
     return QUOTATION.sub("", text[:start] + text[end:])
 
 
-def test_money_and_quotes_in_the_pdf_read_in_the_house_style_too(reports):
+def test_money_and_quotes_in_the_pdf_read_in_the_house_style_too(default_edition_pdf_text):
     import re
 
     from reading import OFF_STYLE_MONEY
 
-    (pdf,) = (reports / "latest").glob("nato-ukraine-relations-*.pdf")
-    text = pdf_reading_text(pdf)
+    texts, _ = default_edition_pdf_text
+    text = pdf_reading_text(texts)
     found = [text[max(0, m.start() - 60):m.end() + 20] for m in OFF_STYLE_MONEY.finditer(text)]
     assert not found, found[:10]
     assert re.search(r"€\d[\d.,]* bn", text)  # the house style is what the PDF prints (€349.9 bn)

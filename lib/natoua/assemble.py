@@ -66,7 +66,7 @@ def season(d: date) -> str:
             6: "Summer", 7: "Summer", 8: "Summer"}.get(d.month, "Autumn") + f" {d.year}"
 
 
-def _raw(markup: str, section: str | None = None, front: bool = False) -> nbformat.NotebookNode:
+def html_cell(markup: str, section: str | None = None, front: bool = False) -> nbformat.NotebookNode:
     """A raw HTML cell; `front` cells (title page, contents) go before the page's <main> landmark."""
     cell = nbformat.v4.new_raw_cell(markup)
     cell.metadata["format"] = "text/html"
@@ -81,7 +81,7 @@ def _raw(markup: str, section: str | None = None, front: bool = False) -> nbform
 def _generated(data: dict, front: bool = False) -> nbformat.NotebookNode:
     """A raw cell of a generated page: its data in the cell's metadata (what the PDF typesets), its HTML rendered
     from them (what the page shows)."""
-    cell = _raw(generated_html(data), front=front)
+    cell = html_cell(generated_html(data), front=front)
     cell.metadata.setdefault("natoua", {})["data"] = data
     return cell
 
@@ -209,20 +209,20 @@ def assemble(ed: Edition) -> nbformat.NotebookNode:
         if part.freshness:
             cls = "freshness stale" if part.stale else "freshness"
             fresh = f'<p class="{cls}">{html.escape(part.freshness)}</p>'
-        cells.append(_raw(f'<section class="report-section" id="{part.anchor}">{heading}{fresh}', part.section))
+        cells.append(html_cell(f'<section class="report-section" id="{part.anchor}">{heading}{fresh}', part.section))
         if part.failed:
-            cells.append(_raw(f'<p class="status-banner">This section failed to build: {html.escape(part.failed)}</p>',
-                              part.section))
+            cells.append(html_cell(f'<p class="status-banner">This section failed to build: {html.escape(part.failed)}</p>',
+                                   part.section))
         elif part.nb is not None:
             cells += _section_cells(part)
-        cells.append(_raw("</section>", part.section))
+        cells.append(html_cell("</section>", part.section))
     if ed.degraded:
-        cells.append(_raw(status_page(ed)))
+        cells.append(html_cell(status_page(ed)))
     if ed.changes:
         cells.append(_generated(ed.changes))
     cells.append(_generated(ledger_data(ed.ledger, ed.parts)))
     if ed.releases:
-        cells.append(_raw(about_edition(ed)))
+        cells.append(html_cell(about_edition(ed)))
     report.cells = cells
     return report
 

@@ -31,7 +31,7 @@ def error_part(part: assemble.Part, error: dict) -> assemble.Part:
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["preview_error"] = True
-    nb.cells = [assemble._raw(error_html(part.section, error))]
+    nb.cells = [assemble.html_cell(error_html(part.section, error))]
     return assemble.Part(section=part.section, title=part.title, nb=nb)
 
 
