@@ -52,6 +52,17 @@ def test_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_in_the_layout_lab_and_make_strip_write(path):
+    """nbformat's own layout (what JupyterLab saves and `make strip` writes), so an analyst's save or strip
+    changes only the lines they edited, not the whole file."""
+    import nbformat
+
+    text = path.read_text(encoding="utf-8")
+    assert text == nbformat.writes(nbformat.reads(text, as_version=4)) + "\n", (
+        f"{path.name} is not in nbformat's layout: run `make strip` and commit the result")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_one_parameters_cell_of_commented_literals(path):
     import papermill as pm
 
