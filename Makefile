@@ -49,10 +49,10 @@ TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 test: $(STAMP) ## Run the whole test suite (what CI runs)
-	$(PYTEST) $(ARGS)
+	NATOUA_TEST_KEEP_CACHE= $(PYTEST) $(ARGS)
 
-test-quick: $(STAMP) ## Inner loop: unit tests, a sample of the bad-input corpus, one built edition (no `full` tests)
-	$(PYTEST) -m "not full" $(ARGS)
+test-quick: $(STAMP) ## Inner loop: unit tests, a sample of the bad-input corpus, one built edition (no `full` tests; caches kept in reports/.test-cache)
+	NATOUA_TEST_KEEP_CACHE=$(CURDIR)/reports/.test-cache $(PYTEST) -m "not full" $(ARGS)
 
 bench: $(STAMP) ## Time naive vs cached builds and the briefs (writes a table for the README)
 	$(BIN)/python benchmarks/bench.py $(ARGS)
