@@ -213,16 +213,14 @@ def test_money_and_quotes_in_the_pdf_read_in_the_house_style_too(default_edition
 
 def pdf_unlinked_card_values(pdf: Path) -> list[str]:
     """Numbers on the PDF's key-figure cards (the only text set at 13 pt, report.typ's key-figures) that are not
-    inside a link to a row of the claim ledger, as 'page N: text'."""
+    inside a link to a row of the claim ledger, as 'page N: text'. One pypdf pass over the pages (text and sizes)."""
     import math
 
     from pypdf import PdfReader
 
     reader = PdfReader(pdf)
     number = {page.indirect_reference.idnum: n for n, page in enumerate(reader.pages)}
-    ledger = {n for n, page in enumerate(reader.pages) if "Claim ledger: every figure in the prose" in page.extract_text()}
-    assert ledger, "the PDF has its claim ledger"
-    found = []
+    ledger, cards = set(), []  # cards: (page, numbers set at 13 pt, link rectangles with their target page)
     for n, page in enumerate(reader.pages):
         big: list[tuple[str, float, float]] = []
 
@@ -231,17 +229,23 @@ def pdf_unlinked_card_values(pdf: Path) -> list[str]:
             if 12.5 < drawn < 13.5 and re.search(r"\d", text):
                 big.append((text, tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5]))
 
-        page.extract_text(visitor_text=visit)
+        if "Claim ledger: every figure in the prose" in page.extract_text(visitor_text=visit):
+            ledger.add(n)
         if not big:
             continue
-        to_ledger = []
+        links = []
         for annot in page.get("/Annots") or []:
             annot = annot.get_object()
             dest = (annot.get("/A") or {}).get("/D") or annot.get("/Dest")
             dest = dest.get_object() if dest is not None else None
             page_ref = list.__getitem__(dest, 0) if isinstance(dest, list) and dest else None  # [page, /XYZ, x, y, z]
-            if getattr(page_ref, "idnum", None) is not None and number.get(page_ref.idnum) in ledger:
-                to_ledger.append([float(v) for v in annot["/Rect"]])
+            if getattr(page_ref, "idnum", None) is not None:
+                links.append(([float(v) for v in annot["/Rect"]], number.get(page_ref.idnum)))
+        cards.append((n, big, links))
+    assert ledger, "the PDF has its claim ledger"
+    found = []
+    for n, big, links in cards:
+        to_ledger = [rect for rect, target in links if target in ledger]
         for text, x, y in big:
             if not any(x0 - 1 <= x <= x1 and y0 - 1 <= y <= y1 for x0, y0, x1, y1 in to_ledger):
                 found.append(f"page {n + 1}: {text.strip()!r}")
