@@ -16,7 +16,7 @@ import pytest
 
 from natoua import paths
 
-from conftest import KEEP_CACHE_ENV, natoua
+from conftest import KEEP_CACHE_ENV, natoua, seeded_reports
 from test_export import external_references
 
 
@@ -113,6 +113,16 @@ def test_manifest_lists_inputs_versions_and_timings(edition):
         assert sec07["seconds"] is None
     else:
         assert sec07["status"] == "executed" and sec07["seconds"] > 0
+
+
+@pytest.mark.full
+def test_the_pdf_typeset_after_the_html_is_the_same(reports, tmp_path):
+    """NATOUA_SERIAL_EXPORT=1 (how `make bench` times the PDF phase alone) changes when the PDF is typeset,
+    not what it is."""
+    out = seeded_reports(tmp_path / "reports", reports)
+    natoua("build", "--out", out, env={"NATOUA_SERIAL_EXPORT": "1"}, check=True)
+    for suffix in (".html", ".pdf"):
+        assert _files(out / "latest", suffix).read_bytes() == _files(reports / "latest", suffix).read_bytes(), suffix
 
 
 def test_nothing_changed_starts_no_kernel(reports):
