@@ -431,6 +431,41 @@ def test_every_parameters_cell_is_typed_commented_and_checked():
     assert twelve["p_consensus_per_year"].check(1.5) and twelve["report_years"].check([2035, 2030])
 
 
+def test_parameters_are_remembered_by_the_parameters_cell_not_the_prose(tmp_path, monkeypatch):
+    """A prose edit does not make a build inspect the notebook again (Papermill's import is most of a small
+    build's start); an edit of the parameters cell does, and its new rule holds."""
+    import papermill
+
+    from natoua.plan import load_section
+
+    nb_path = tmp_path / "12_assessment.ipynb"
+    nb = json.loads(next(paths.NOTEBOOKS.glob("12_*.ipynb")).read_text(encoding="utf-8"))
+    nb_path.write_text(json.dumps(nb), encoding="utf-8")
+    memo = tmp_path / "memo"
+    first = load_section("12", nb_path, memo).specs
+
+    prose = next(c for c in nb["cells"] if c["cell_type"] == "markdown")
+    prose["source"] = "".join(prose["source"]) + "\n\nA sentence added by the test."
+    nb_path.write_text(json.dumps(nb), encoding="utf-8")
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the notebook was inspected again after a prose edit")
+
+    monkeypatch.setattr(papermill, "inspect_notebook", not_again)
+    assert load_section("12", nb_path, memo).specs == first
+    monkeypatch.undo()
+
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    source = "".join(cell["source"])
+    assert "p_consensus_per_year" in source
+    cell["source"] = re.sub(r"(p_consensus_per_year\b.*?#[^\n]*?)max 1\b", r"\1max 0.5", source, count=1)
+    assert cell["source"] != source, "the test expects a 'max 1' rule on p_consensus_per_year"
+    nb_path.write_text(json.dumps(nb), encoding="utf-8")
+    again = load_section("12", nb_path, memo).specs
+    assert again["p_consensus_per_year"].check(0.6) and not first["p_consensus_per_year"].check(0.6)
+    assert len(list(memo.glob("*.json"))) == 2
+
+
 # --- the data a build validated is the data it uses (case 5) --------------------------------------------
 
 @pytest.mark.full

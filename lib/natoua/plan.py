@@ -165,7 +165,7 @@ def load_section(sid: str, notebook: Path, memo: Path | None = None) -> Section:
                          f"save it again; nothing was built", EXIT_FAILED) from None
     except (ValueError, RecursionError) as exc:
         raise BuildError(f"{where}: not a valid notebook ({exc}); nothing was built", EXIT_FAILED) from None
-    return Section(sid, notebook, notebook_title(nb), parameter_specs(notebook, memo),
+    return Section(sid, notebook, notebook_title(nb), parameter_specs(notebook, memo, nb),
                    notebook_cell_timeout(nb, where), source)
 
 
@@ -265,13 +265,13 @@ def _as_written(x: float):
     return int(x) if float(x).is_integer() else x
 
 
-def parameter_specs(notebook: Path, memo: Path | None = None) -> dict[str, ParameterSpec]:
+def parameter_specs(notebook: Path, memo: Path | None = None, nb: dict | None = None) -> dict[str, ParameterSpec]:
     """The typed parameters of the cell tagged `parameters` (Papermill's reading of it), with the rules in
-    their comments. A default must be a Python literal."""
+    their comments. A default must be a Python literal. `nb`: the notebook already parsed, if it is."""
     import ast
 
     found = {}
-    for name, p in _inspect(Path(notebook), memo).items():
+    for name, p in _inspect(Path(notebook), memo, nb).items():
         try:
             default = ast.literal_eval(p["default"])
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -283,9 +283,10 @@ def parameter_specs(notebook: Path, memo: Path | None = None) -> dict[str, Param
     return found
 
 
-def _inspect(notebook: Path, memo: Path | None) -> dict:
-    """papermill.inspect_notebook, remembered in `memo` by the notebook's bytes: importing Papermill costs
-    more CPU than a build with nothing to do (about 0.6 s against 0.3 s), so that build does not."""
+def _inspect(notebook: Path, memo: Path | None, nb: dict | None = None) -> dict:
+    """papermill.inspect_notebook, remembered in `memo` by what it reads (`_inspected_part`): importing
+    Papermill costs more CPU than a build with nothing to do (about 0.6 s against 0.3 s), so that build does
+    not, nor one after an edit outside the parameters cell."""
     from importlib.metadata import version
 
     from .files import read_json, write_atomic
@@ -294,7 +295,7 @@ def _inspect(notebook: Path, memo: Path | None) -> dict:
         from papermill import inspect_notebook
 
         return inspect_notebook(notebook)
-    digest = hashlib.sha256(notebook.read_bytes() + version("papermill").encode()).hexdigest()
+    digest = hashlib.sha256(_inspected_part(notebook, nb) + version("papermill").encode()).hexdigest()
     path = Path(memo) / f"{digest}.json"
     found = read_json(path)
     if not found:
@@ -307,6 +308,19 @@ def _inspect(notebook: Path, memo: Path | None) -> dict:
         except OSError:
             pass  # a read-only reports folder: --out says so next
     return found
+
+
+def _inspected_part(notebook: Path, nb: dict | None) -> bytes:
+    """What Papermill's inspection reads of a notebook: the cells tagged `parameters` and the kernel's name and
+    language (which choose its translator). Prose and code elsewhere do not change it. The whole file's bytes
+    when the notebook is not at hand or not shaped as expected (its inspection then says what is wrong)."""
+    try:
+        meta = nb.get("metadata") or {}
+        tagged = [c.get("source") for c in nb["cells"] if "parameters" in ((c.get("metadata") or {}).get("tags") or [])]
+        return b"parameters:" + json.dumps([tagged, meta.get("kernelspec"), meta.get("language_info")],
+                                          sort_keys=True).encode()
+    except (AttributeError, KeyError, TypeError, ValueError, RecursionError):
+        return notebook.read_bytes()
 
 
 def _spec(name: str, kind: str, default, comment: str) -> ParameterSpec:
