@@ -356,3 +356,38 @@ def test_every_built_figure_is_a_legible_vector_in_the_projects_fonts(edition):
 
     sizes = check_built_figures(edition)  # valid SVG at print width, Noto only, no text under 7 pt on paper
     assert len(sizes) >= 20
+
+
+def test_every_heading_link_is_named_by_its_heading(edition):
+    """Screen readers announce each "¶" by its accessible name: 'Link to this section: ' and the heading's
+    own text (the contents' title, which has no such link, once lent its whole list to the next one)."""
+    from html.parser import HTMLParser
+
+    class Headings(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.depth, self.text, self.labels, self.found = 0, [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                self.depth, self.text, self.labels = 1, [], []
+            elif self.depth and tag == "a" and dict(attrs).get("class") == "anchor-link":
+                self.labels.append(dict(attrs).get("aria-label"))
+                self.depth = 2  # the "¶" is not part of the heading's text
+
+        def handle_endtag(self, tag):
+            if tag == "a" and self.depth == 2:
+                self.depth = 1
+            elif tag in ("h1", "h2", "h3", "h4", "h5", "h6") and self.depth:
+                self.found += [(" ".join("".join(self.text).split()), label) for label in self.labels]
+                self.depth = 0
+
+        def handle_data(self, data):
+            if self.depth == 1:
+                self.text.append(data)
+
+    page = Headings()
+    page.feed(_files(edition, ".html").read_text(encoding="utf-8"))
+    assert len(page.found) > 50
+    wrong = [(heading, label) for heading, label in page.found if label != f"Link to this section: {heading}"]
+    assert not wrong, wrong[:3]

@@ -337,3 +337,14 @@ def test_key_figure_cards_link_their_values_to_the_ledger_in_the_pdf_form(monkey
     (card,) = form["items"]
     assert _refs(card["value"]) == [("claim-kf_alloc", "€349.9 bn")]
     assert _refs(card["note"]) == [("claim-kf_donors", "41")] and card["label"] == ["Aid allocated"]
+
+
+def test_a_heading_link_is_named_by_its_own_heading_only():
+    from natoua.export import name_heading_anchors
+
+    page = ('<h2 id="contents-title">Contents</h2><ol><li><a href="#sec-01">Overview</a></li></ol>'
+            '<h2 id="Aid">Aid: who <em>carries</em> the load<a class="anchor-link" href="#Aid">¶</a></h2>')
+    named = name_heading_anchors(page)
+    assert named.count("aria-label=") == 1
+    assert 'aria-label="Link to this section: Aid: who carries the load">¶</a></h2>' in named
+    assert named.startswith('<h2 id="contents-title">Contents</h2><ol>')

@@ -164,7 +164,9 @@ class ReportPDFExporter(ReportHTMLExporter):
         return notebook_to_pdf(nb, name=name), resources
 
 
-_ANCHOR = re.compile(r'(<h([1-6])[^>]*>)(.*?)<a class="anchor-link" href="#([^"]+)">¶</a>(</h\2>)', re.S)
+# The heading's text never runs past the end of a heading: a heading without a "¶" (the contents' title) must
+# not lend its text, and everything after it, to the next heading's link.
+_ANCHOR = re.compile(r'(<h([1-6])[^>]*>)((?:(?!</h[1-6]>).)*?)<a class="anchor-link" href="#([^"]+)">¶</a>(</h\2>)', re.S)
 _TAGS = re.compile(r"<[^>]+>")
 
 
