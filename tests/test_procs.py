@@ -18,6 +18,13 @@ def _alive(proc: subprocess.Popen) -> bool:
     return proc.poll() is None
 
 
+def _end(*procs: subprocess.Popen) -> None:
+    for proc in procs:
+        if _alive(proc):
+            proc.kill()
+            proc.wait()
+
+
 def test_a_live_owner_keeps_its_processes_whatever_its_command_line():
     owner = subprocess.Popen(["sleep", "120"])  # not natoua, not pytest: like a pytest-xdist worker (`python -c`)
     child = _marked_child(procs.new_token(owner.pid))
@@ -29,10 +36,7 @@ def test_a_live_owner_keeps_its_processes_whatever_its_command_line():
         procs.sweep_orphans()
         assert child.wait(timeout=60) == -signal.SIGKILL
     finally:
-        for proc in (owner, child):
-            if _alive(proc):
-                proc.kill()
-                proc.wait()
+        _end(owner, child)
 
 
 def test_a_reused_pid_is_not_the_owner():
@@ -45,10 +49,7 @@ def test_a_reused_pid_is_not_the_owner():
         assert child.wait(timeout=60) == -signal.SIGKILL
         assert _alive(owner)
     finally:
-        for proc in (owner, child):
-            if _alive(proc):
-                proc.kill()
-                proc.wait()
+        _end(owner, child)
 
 
 def test_token_names_this_process_and_its_start_time():
