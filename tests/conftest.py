@@ -21,6 +21,9 @@ from filelock import FileLock
 
 from natoua import paths
 
+import shared_edition
+from shared_edition import KEEP_CACHE_ENV, seeded_reports  # noqa: F401 (the tests import them from here)
+
 BAD_CASES = Path(__file__).parent / "fixtures" / "bad"
 NATOUA = [sys.executable, "-m", "natoua.cli"]
 # The malformed-input cases `make test-quick` runs, one of each kind of defect: a file that is not what it
@@ -99,49 +102,35 @@ def run_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def default_edition(tmp_path_factory) -> Path:
     """A reports folder holding the default edition (every section, HTML and PDF), built once per test run
-    with two workers: the first xdist worker to need it builds it under a file lock, the others wait and read
-    the same folder. Read it; do not build into it (a build there finds it up to date and writes nothing)."""
-    root = run_folder(tmp_path_factory)
-    out = root / "default-edition"
-    built = root / "default-edition.built"  # beside the folder, not in it: the folder is only the build's
-    with FileLock(str(root / "default-edition.lock")):
-        if not built.exists():
-            shutil.rmtree(out, ignore_errors=True)  # a worker that failed half-way left it
-            out.mkdir()
-            kept = os.environ.get(KEEP_CACHE_ENV)
-            if kept:
-                _seed_from_kept_cache(out, Path(kept))
-            natoua("build", "--jobs", "2", "--out", out, check=True)
-            if kept:
-                _keep_cache(out, Path(kept))
-            built.touch()
-    return out
+    with two workers, in a process of its own started as soon as a test process has collected a test that
+    needs it (shared_edition.py); every test process reads the same folder. Read it; do not build into it (a
+    build there finds it up to date and writes nothing)."""
+    try:
+        return shared_edition.wait(run_folder(tmp_path_factory))
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
-# `make test-quick` (the inner loop) keeps the shared edition's build caches between runs in the folder this
-# variable names: a later run's build takes unchanged sections from them, keyed as any build's cache is (the
-# notebook's bytes, the data it reads, the package's code), so only what changed since the last run executes.
-# `make test` (what CI runs) leaves it unset: its shared edition is always built cold.
-KEEP_CACHE_ENV = "NATOUA_TEST_KEEP_CACHE"
+def _reads_the_shared_edition(item) -> bool:
+    return "default_edition" in getattr(item, "fixturenames", ())
 
 
-def _seed_from_kept_cache(out: Path, kept: Path) -> None:
-    with FileLock(str(kept) + ".lock"):
-        if (kept / ".cache").is_dir():
-            seeded_reports(out, kept)
+@pytest.hookimpl(trylast=True)  # after `-m` has deselected
+def pytest_collection_modifyitems(session, config, items):
+    """Tests that read the shared edition run after the others (the builds among them first), and its build
+    starts now, in the background: the other tests run while it builds."""
+    readers = [i for i in items if _reads_the_shared_edition(i)]
+    if not readers:
+        return
+    others = [i for i in items if not _reads_the_shared_edition(i)]
+    items[:] = others + [i for i in readers if i.get_closest_marker("full")] + \
+        [i for i in readers if not i.get_closest_marker("full")]
+    if not config.option.collectonly:
+        shared_edition.start(run_folder(config._tmp_path_factory))
 
 
-def _keep_cache(out: Path, kept: Path) -> None:
-    """Replace the kept caches by this build's, whole (never a mix of two runs' files)."""
-    with FileLock(str(kept) + ".lock"):
-        fresh = kept.with_name(f"{kept.name}.new-{os.getpid()}")
-        old = kept.with_name(f"{kept.name}.old-{os.getpid()}")
-        shutil.rmtree(fresh, ignore_errors=True)
-        seeded_reports(fresh, out)
-        if kept.exists():
-            kept.rename(old)
-        fresh.rename(kept)
-        shutil.rmtree(old, ignore_errors=True)
+def pytest_sessionfinish(session):
+    shared_edition.finish()
 
 
 @pytest.fixture(scope="session")
@@ -168,15 +157,6 @@ def default_edition_pdf_text(default_edition, tmp_path_factory) -> tuple[list[st
     pages = json.loads(stored.read_text(encoding="utf-8"))
     return ([text for text, _ in pages],
             [[(text, tuple(cm), tuple(tm)) for text, cm, tm in placed] for _, placed in pages])
-
-
-def seeded_reports(folder: Path, edition_reports: Path) -> Path:
-    """A new reports folder whose caches (executed sections, validation, parameters) are the shared
-    edition's: a build of unchanged sections on unchanged data takes them from the cache (no kernel starts).
-    For tests about what a build publishes, not about executing notebooks."""
-    shutil.copytree(edition_reports / ".cache", folder / ".cache",
-                    ignore=shutil.ignore_patterns("runs", "timings.json"))
-    return folder
 
 
 def tree_state(root: Path) -> dict:

@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -23,7 +22,7 @@ import pytest
 
 from natoua import paths
 
-from test_trust import NATOUA, natoua, run_scratch_build, scratch_notebooks, tree_state
+from test_trust import NATOUA, natoua, run_scratch_build, scratch_notebooks
 
 # Builds, kernels, signals and servers are `full` (`make test` only); the in-process checks of validation,
 # the loader, CSV and Markdown escaping and notebook limits run in `make test-quick` too.

@@ -83,7 +83,7 @@ def test_outside_jupyter_nothing_is_installed(monkeypatch):
     assert labview.install() is False
 
 
-def test_captions_in_lab_show_no_bare_label_and_a_space_before_the_source(monkeypatch):
+def test_captions_in_lab_show_no_bare_label_and_a_space_before_the_source(monkeypatch, tmp_path):
     import pandas as pd
 
     from natoua import charts, tables
@@ -106,7 +106,7 @@ def test_captions_in_lab_show_no_bare_label_and_a_space_before_the_source(monkey
     assert text == "Allies at 2% (Iceland not included). Source: NATO."
     assert "<caption>Summits</caption>" in lab_table
 
-    monkeypatch.setenv("NATOUA_RUN_LOG", "/tmp/reads.jsonl")  # a build started from a notebook: export as usual
+    monkeypatch.setenv("NATOUA_RUN_LOG", str(tmp_path / "reads.jsonl"))  # a build started from a notebook: export as usual
     assert '<span class="figure-number">Figure</span>' in figure() and labview.install() is False
 
 

@@ -5,13 +5,11 @@ Unit-level checks on small documents; the checks on the real built edition are i
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
 import time
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 
@@ -109,8 +107,6 @@ def test_pdf_bytes_do_not_depend_on_hash_seed_process_or_clock(tmp_path):
 def test_the_typesetter_reads_only_its_private_folder():
     """Typst's root is a fresh folder holding the form, the page's images and the attachments: the template
     cannot read a file outside it, whatever a form says."""
-    import typst
-
     from natoua import pdf_form, typst_pdf
 
     doc, files = pdf_form.document_form(sample_html())
