@@ -47,13 +47,15 @@ def edit_csv(path: Path, where: dict, changes: dict) -> None:
 # --- bad arguments -------------------------------------------------------------------------
 
 @pytest.mark.full
-def test_bad_parameters_are_rejected_before_anything_runs(published):
+def test_bad_parameters_are_rejected_before_anything_runs(published, capsys):
+    """The command's own entry point, in this process (arguments are refused before any notebook or process)."""
     before = tree_state(published)
     for args in (["--as-of", "../../etc"], ["--as-of", "2026-02-30"], ["--sections", "../07"],
                  ["--sections", "99"], ["--currency", "GBP"], ["-p", "07.no_such_param=1", "--sections", "07"]):
-        proc = natoua("build", "--out", str(published), *args)
-        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
-        assert proc.stderr.startswith("error: ")
+        code = cli.main(["build", "--out", str(published), *args])
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert err.startswith("error: "), (args, err)
     assert tree_state(published) == before
 
 
@@ -149,7 +151,8 @@ def test_dataset_text_is_escaped_in_html_and_pdf(data_copy, tmp_path):
 
 
 @pytest.mark.full
-def test_new_edition_says_what_changed(tmp_path):
+def test_new_edition_says_what_changed(tmp_path, default_edition):
+    seeded_reports(tmp_path, default_edition)  # 07 on 2026-03-31 from the cache: what changed is not about executing
     for as_of in ("2024-12-31", "2026-03-31"):
         proc = natoua("build", "--sections", "07", "--no-pdf", "--as-of", as_of, "--out", str(tmp_path))
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -177,12 +180,17 @@ def test_new_edition_says_what_changed(tmp_path):
 
 
 @pytest.mark.full
-def test_stale_data_is_flagged_in_report_and_log(tmp_path):
-    proc = natoua("build", "--sections", "07", "--no-pdf", "--as-of", "2027-12-31", "--out", str(tmp_path))
+def test_stale_data_is_flagged_in_report_and_log(range_end):
+    """Read from the edition at the last cut-off the data support (test_the_stated_as_of_range_builds_every_section
+    builds it): two years after the newest data, section 07's figures are stale."""
+    _, day, reports, proc = range_end("last")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    html = next((tmp_path / "partial" / "latest").glob("*.html")).read_text(encoding="utf-8")
-    assert 'class="freshness stale"' in html and "more than 9 months before the cut-off" in html
-    assert "WARNING section 07" in (tmp_path / "partial" / "latest" / "build.log").read_text()
+    edition = reports / "partial" / str(day)
+    html = next(edition.glob("*.html")).read_text(encoding="utf-8")
+    section = html[html.index('id="sec-07"'):]
+    section = section[:section.index('id="sec-08"')]
+    assert 'class="freshness stale"' in section and "more than 9 months before the cut-off" in section
+    assert "WARNING section 07" in (edition / "build.log").read_text()
 
 
 # --- every wait has a deadline (issue 10, case 1) ---------------------------------------------------
@@ -395,22 +403,38 @@ def test_out_that_is_a_file_is_refused(tmp_path):
     assert target.read_text() == "not a folder"
 
 
-@pytest.mark.full
-@pytest.mark.parametrize("end", ["first", "last"])
-def test_the_stated_as_of_range_builds_every_section(end, tmp_path):
-    """The range --as-of accepts is the range the data support: both ends build every section, and the
-    edition states its cut-off."""
+@pytest.fixture(scope="module")
+def range_end(tmp_path_factory):
+    """Every section built (no PDF) at one end of the --as-of range, once per module and end:
+    end -> (range, day, reports folder, the build's process)."""
     from natoua.plan import as_of_range
 
-    first, last = as_of_range()
-    day = first if end == "first" else last
-    proc = natoua("build", "--as-of", str(day), "--no-pdf", "--out", str(tmp_path))
+    built = {}
+
+    def build(end: str):
+        if end not in built:
+            first, last = as_of_range()
+            day = first if end == "first" else last
+            reports = tmp_path_factory.mktemp(f"as-of-{end}")
+            built[end] = ((first, last), day, reports,
+                          natoua("build", "--as-of", str(day), "--no-pdf", "--out", str(reports)))
+        return built[end]
+
+    return build
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("end", ["first", "last"])
+def test_the_stated_as_of_range_builds_every_section(end, range_end):
+    """The range --as-of accepts is the range the data support: both ends build every section, and the
+    edition states its cut-off."""
+    (first, last), day, reports, proc = range_end(end)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count(" ok ") == len(paths.section_notebooks())
-    html = next((tmp_path / "partial" / str(day)).glob("*.html")).read_text(encoding="utf-8")  # no PDF: partial
+    html = next((reports / "partial" / str(day)).glob("*.html")).read_text(encoding="utf-8")  # no PDF: partial
     assert f"Edition date</dt><dd>{day.day} {day:%B} {day.year}" in html
     outside = first.replace(day=first.day - 1) if end == "first" else last.replace(year=last.year + 1)
-    proc = natoua("build", "--as-of", str(outside), "--no-pdf", "--out", str(tmp_path))
+    proc = natoua("build", "--as-of", str(outside), "--no-pdf", "--out", str(reports))
     assert proc.returncode == 2 and f"{first} to {last}" in proc.stderr
 
 
@@ -514,14 +538,30 @@ def test_rollback_keeps_every_build_until_prune(tmp_path):
     assert natoua("prune", "--keep", "0", "--out", str(reports)).returncode == 2
 
 
-@pytest.mark.full
-def test_crash_between_link_switches_is_repaired_by_the_next_run(tmp_path):
-    reports = tmp_path / "reports"
+@pytest.fixture(scope="module")
+def after_a_crash(tmp_path_factory):
+    """One partial build (section 11, no PDF) into a reports folder as a killed run left it: a full edition
+    published as 2026-03-31, `latest` still on the older 2024-12-31 (killed after switching one link, before
+    the other; its new link left as .link-latest-999), a run folder and a truncated cache file.
+    -> (reports, the full edition, the leftovers, the build's process)."""
+    reports = tmp_path_factory.mktemp("after-a-crash") / "reports"
     fake_build(reports, "2024-12-31--20261120T060000000000-1", linked_as="2024-12-31")
-    fake_build(reports, "2026-03-31--20261121T060000000000-1", linked_as="2026-03-31")
-    (reports / "latest").symlink_to("2024-12-31")  # killed after switching 2026-03-31, before latest
+    full = fake_build(reports, "2026-03-31--20261121T060000000000-1", linked_as="2026-03-31")
+    (reports / "latest").symlink_to("2024-12-31")
     (reports / ".link-latest-999").symlink_to("2026-03-31")
+    run = reports / ".cache" / "runs" / "20261120T060000000000-1"
+    run.mkdir(parents=True)
+    (run / "07_defence_spending.ipynb").write_text("{")
+    (reports / ".cache" / "sections" / "11").mkdir(parents=True)
+    truncated = reports / ".cache" / "sections" / "11" / ".abc.ipynb.4242.tmp"
+    truncated.write_text('{"cells": [')
     proc = natoua("build", "--sections", "11", "--no-pdf", "--out", str(reports))
+    return reports, full, (run, truncated), proc
+
+
+@pytest.mark.full
+def test_crash_between_link_switches_is_repaired_by_the_next_run(after_a_crash):
+    reports, _, _, proc = after_a_crash
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "repaired" in proc.stdout
     assert os.readlink(reports / "latest") == "2026-03-31"
@@ -529,11 +569,8 @@ def test_crash_between_link_switches_is_repaired_by_the_next_run(tmp_path):
 
 
 @pytest.mark.full
-def test_partial_build_never_becomes_the_edition_or_latest(tmp_path):
-    reports = tmp_path / "reports"
-    full = fake_build(reports, "2026-03-31--20261121T060000000000-1", linked_as="2026-03-31")
-    (reports / "latest").symlink_to("2026-03-31")
-    proc = natoua("build", "--sections", "11", "--no-pdf", "--out", str(reports))
+def test_partial_build_never_becomes_the_edition_or_latest(after_a_crash):
+    reports, full, _, proc = after_a_crash
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "partial build" in proc.stdout
     assert (reports / "latest").resolve() == full and (reports / "2026-03-31").resolve() == full
@@ -554,15 +591,8 @@ def test_latest_as_a_real_folder_is_refused_before_anything_is_written(tmp_path)
 
 
 @pytest.mark.full
-def test_leftover_run_folders_and_truncated_cache_files_are_removed(tmp_path):
-    reports = tmp_path / "reports"
-    run = reports / ".cache" / "runs" / "20261120T060000000000-1"
-    run.mkdir(parents=True)
-    (run / "07_defence_spending.ipynb").write_text("{")
-    (reports / ".cache" / "sections" / "11").mkdir(parents=True)
-    truncated = reports / ".cache" / "sections" / "11" / ".abc.ipynb.4242.tmp"
-    truncated.write_text('{"cells": [')
-    proc = natoua("build", "--sections", "11", "--no-pdf", "--out", str(reports))
+def test_leftover_run_folders_and_truncated_cache_files_are_removed(after_a_crash):
+    reports, _, (run, truncated), proc = after_a_crash
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not run.exists() and not truncated.exists()
     assert list((reports / ".cache" / "runs").iterdir()) == []
