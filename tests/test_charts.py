@@ -211,6 +211,27 @@ def built_figures(edition_dir: Path) -> list[tuple[str, dict]]:
     return found
 
 
+def invisible_hatches(svg: str) -> list[str]:
+    """The hatch patterns whose lines are drawn in the colour of their own ground: a hatch that shows in
+    matplotlib's own raster can vanish in the SVG (which the PDF sets and the HTML's PNG is made from), where the
+    ground is opaque under the lines and the patch's opacity applies to both."""
+    found = []
+    for pattern in svg_root(svg).iter(f"{SVG_NS}pattern"):
+        ground = [r.get("fill") for r in pattern.iter(f"{SVG_NS}rect")]
+        lines = [re.search(r"stroke: *(#[0-9a-fA-F]{6})", p.get("style") or "") for p in pattern.iter(f"{SVG_NS}path")]
+        if ground and any(m and m.group(1).lower() == ground[0].lower() for m in lines):
+            found.append(pattern.get("id"))
+    return found
+
+
+def test_a_hatch_in_its_own_ground_colour_is_found():
+    fig, ax = charts.new(height=2)
+    ax.barh(0, 3, color=charts.SKY, alpha=0.45, hatch="////", edgecolor=charts.SKY)  # lines vanish in the SVG
+    ax.barh(1, 3, color=charts.SKY, alpha=0.45, hatch="////", edgecolor=charts.SKY, hatchcolor=charts.INK)
+    svg = bundle(fig)[mimes.FIGURE]["svg"]
+    assert len(invisible_hatches(svg)) == 1 and len(svg_root(svg).findall(f".//{SVG_NS}pattern")) == 2
+
+
 def check_built_figures(edition_dir: Path) -> dict[str, int]:
     """Every figure of a built edition: a valid SVG at print width in the project's Noto, text ≥ 7 pt."""
     figures = built_figures(edition_dir)
