@@ -298,7 +298,8 @@ def read_log(run_log: Path) -> dict[str, str]:
 
 
 def normalise(path: Path) -> None:
-    """Drop run-specific metadata (timestamps, paths) so executed notebooks are reproducible."""
+    """Drop run-specific metadata (timestamps, paths, the random id of the injected parameters cell) so an
+    executed notebook is the same bytes on every run."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     pm_meta = nb.get("metadata", {}).get("papermill", {})
     for key in ("start_time", "end_time", "duration", "input_path", "output_path", "environment_variables"):
@@ -306,6 +307,8 @@ def normalise(path: Path) -> None:
     for cell in nb.get("cells", []):
         meta = cell.get("metadata", {})
         meta.pop("execution", None)
+        if "injected-parameters" in meta.get("tags", []):
+            cell["id"] = "injected-parameters"  # Papermill gives it a random id; the rest are the notebook's
         pmc = meta.get("papermill", {})
         for key in ("start_time", "end_time", "duration"):
             pmc.pop(key, None)
