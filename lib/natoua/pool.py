@@ -127,4 +127,9 @@ def _preload_exporters() -> None:
     import pandas  # noqa: F401
     import typst  # noqa: F401
 
-    from . import changes, edition, export  # noqa: F401
+    from . import changes, data, edition, export  # noqa: F401
+
+    # The edition's pages read every dataset (what changed, releases, freshness, the PDF's attachments): parsed
+    # here, beside the sections, rather than after them (keyed on each file's digest: a file changed since is
+    # read again; no read is recorded)
+    data.preload()
