@@ -114,7 +114,8 @@ def naive(tree: Path, work: Path, env: dict) -> float:
 
 
 def ran_sections(stdout: str) -> list[str]:
-    return sorted(l.split()[0] for l in stdout.splitlines() if l.startswith("  ") and " ok " in l)
+    """The sections a build re-made: executed ("ok") or, when only their prose changed, reworded ("prose")."""
+    return sorted(l.split()[0] for l in stdout.splitlines() if l.startswith("  ") and (" ok " in l or " prose " in l))
 
 
 # --- the preview ------------------------------------------------------------------------------
@@ -158,7 +159,7 @@ def preview(tree: Path, env: dict, reports: Path, notebook: Path, dataset_csv: P
             started = time.perf_counter()
             change()
             state = _wait_version(port, version)
-            out.append((time.perf_counter() - started, state["last"]["executed"]))
+            out.append((time.perf_counter() - started, sorted(state["last"]["executed"] + state["last"]["reworded"])))
             if len(out) == 1:  # the saved notebook: also until the PDF of that page is ready
                 state = _wait_version(port, version, pdf=True)
                 pdf_seconds = time.perf_counter() - started
@@ -340,7 +341,7 @@ def render(times, phase_runs, runs, expected, checks, args) -> str:
     lines.append(
         f"In d and h, the sections that read `{args.dataset}` ({', '.join(expected or []) or 'none'}) re-executed "
         f"({'match' if checks['d'] and checks['h'] else 'MISMATCH: ' + str(runs['d']) + ' ' + str(runs['h'])}); "
-        f"in f and g, only section {args.notebook} "
+        f"in f and g, only section {args.notebook}, its prose reworded without running it "
         f"({'match' if checks['f'] and checks['g'] else 'MISMATCH: ' + str(runs['f']) + ' ' + str(runs['g'])}).")
     lines.append("")
     return "\n".join(lines)

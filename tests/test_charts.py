@@ -7,6 +7,7 @@ they come from, scaled to the font size), not from the settings that should prod
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import re
@@ -210,6 +211,27 @@ def built_figures(edition_dir: Path) -> list[tuple[str, dict]]:
     return found
 
 
+def invisible_hatches(svg: str) -> list[str]:
+    """The hatch patterns whose lines are drawn in the colour of their own ground: a hatch that shows in
+    matplotlib's own raster can vanish in the SVG (which the PDF sets and the HTML's PNG is made from), where the
+    ground is opaque under the lines and the patch's opacity applies to both."""
+    found = []
+    for pattern in svg_root(svg).iter(f"{SVG_NS}pattern"):
+        ground = [r.get("fill") for r in pattern.iter(f"{SVG_NS}rect")]
+        lines = [re.search(r"stroke: *(#[0-9a-fA-F]{6})", p.get("style") or "") for p in pattern.iter(f"{SVG_NS}path")]
+        if ground and any(m and m.group(1).lower() == ground[0].lower() for m in lines):
+            found.append(pattern.get("id"))
+    return found
+
+
+def test_a_hatch_in_its_own_ground_colour_is_found():
+    fig, ax = charts.new(height=2)
+    ax.barh(0, 3, color=charts.SKY, alpha=0.45, hatch="////", edgecolor=charts.SKY)  # lines vanish in the SVG
+    ax.barh(1, 3, color=charts.SKY, alpha=0.45, hatch="////", edgecolor=charts.SKY, hatchcolor=charts.INK)
+    svg = bundle(fig)[mimes.FIGURE]["svg"]
+    assert len(invisible_hatches(svg)) == 1 and len(svg_root(svg).findall(f".//{SVG_NS}pattern")) == 2
+
+
 def check_built_figures(edition_dir: Path) -> dict[str, int]:
     """Every figure of a built edition: a valid SVG at print width in the project's Noto, text ≥ 7 pt."""
     figures = built_figures(edition_dir)
@@ -223,6 +245,7 @@ def check_built_figures(edition_dir: Path) -> dict[str, int]:
         assert glyph_fonts(svg) <= {"NotoSans-Regular", "NotoSans-Bold", "NotoSans-Italic", "NotoSansMath-Regular"}, where
         small = [(t, round(s, 2)) for t, s in printed_text_sizes(svg) if s < charts.MIN_FONT_PT - 0.01]
         assert not small, (where, small)
+        assert not invisible_hatches(svg), where  # what the legend calls hatched shows hatched
         assert meta["alt"].strip() and meta["title"].strip() and meta["caption"].strip(), where
         sizes[where] = len(svg.encode("utf-8"))
     return sizes
@@ -324,3 +347,71 @@ def test_heatmap_labels_take_the_colour_that_reads_best_on_their_cell():
     # figure 7.2's seven bands: every label reaches AA contrast with the colour chosen
     for band in ["#e6550d", "#fdae6b", "#fee6ce", "#deebf7", "#9ecae1", "#4292c6", "#08519c"]:
         assert heatmap.contrast(heatmap.text_colour(band), band) >= 4.5, band
+
+
+def test_the_files_are_saved_from_the_layout_the_fit_measured(monkeypatch):
+    """One constrained layout per figure that fits: saving a file must not lay it out again (savefig puts a
+    layout engine back from rcParams after a save, so a second file was laid out anew, its axes moved by up to
+    half a point from the box the fit measured, at the cost of another layout)."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    layouts = []
+    execute = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute", lambda self, fig: layouts.append(1) or execute(self, fig))
+    fig = simple_figure()
+    position = None
+    fit = charts._fit_print_width
+
+    def measured(f):
+        nonlocal position
+        box = fit(f)
+        position = f.axes[0].get_position().bounds
+        return box
+
+    monkeypatch.setattr(charts, "_fit_print_width", measured)
+    meta = bundle(fig)[mimes.FIGURE]
+    assert len(layouts) == 1
+    assert fig.axes[0].get_position().bounds == position
+    root = svg_root(meta["svg"])
+    assert abs(pt(root.get("width")) / 72 * 2.54 - charts.PRINT_WIDTH_CM) < 0.01
+
+
+def png_pixels(png: bytes):
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    return image.mode, np.asarray(image.convert("RGB"))
+
+
+def test_the_png_is_the_svg_rasterised_at_the_print_size():
+    import numpy as np
+
+    fig, ax = charts.new(height=2.5)
+    ax.bar(["Poland", "Estonia"], [4.0, 2.0], color=charts.BLUE)
+    ax.axhline(3.0, color=charts.VERMILION, ls="--")
+    out = bundle(fig)
+    meta, png = out[mimes.FIGURE], base64.b64decode(out["image/png"])
+    root = svg_root(meta["svg"])
+    mode, pixels = png_pixels(png)
+    # DPI pixels per inch of the SVG's size (whole pixels, as matplotlib counts them)
+    assert pixels.shape[:2] == (int(pt(root.get("height")) / 72 * charts.DPI + 1e-6),
+                                int(pt(root.get("width")) / 72 * charts.DPI + 1e-6))
+    assert mode in ("RGB", "RGBA") and tuple(pixels[0, 0]) == (255, 255, 255)  # opaque white ground
+    colours = {tuple(int(c) for c in p) for p in pixels.reshape(-1, 3)}
+    blue, vermilion = (tuple(int(charts.BLUE[i:i + 2], 16) for i in (1, 3, 5)),
+                       tuple(int(charts.VERMILION[i:i + 2], 16) for i in (1, 3, 5)))
+    assert blue in colours and vermilion in colours  # the bars and the dashed line are drawn
+    # the taller bar: a solid block of blue well over a tenth of the picture's height
+    columns = (pixels == np.array(blue)).all(axis=2).sum(axis=0)
+    assert columns.max() > pixels.shape[0] / 3
+
+
+def test_the_png_is_the_same_in_other_processes_and_hash_seeds_and_runs():
+    script = DETERMINISM_SCRIPT + "\nprint(hashlib.sha256(charts.raster.png_from_svg(out[mimes.FIGURE]['svg'], 6.3, 2.5, 150)).hexdigest())\n"
+    runs = []
+    for seed in ("1", "2", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+        runs.append(done.stdout.split())
+    assert len(runs[0]) == 3 and runs[0] == runs[1] == runs[2]

@@ -65,7 +65,7 @@ def test_html_is_self_contained_and_has_no_code():
     assert "secret code" not in html and "a warning" not in html and "raw frame" not in html
     assert "<script" not in html.lower()
     assert external_references(html) == []
-    assert "In&nbsp;[" not in html and "Out[" not in html
+    assert "In&nbsp;[" not in html and "In\xa0[" not in html and "Out[" not in html
 
 
 def test_html_numbers_captions_and_fills_claims():
@@ -348,3 +348,84 @@ def test_a_heading_link_is_named_by_its_own_heading_only():
     assert named.count("aria-label=") == 1
     assert 'aria-label="Link to this section: Aid: who carries the load">¶</a></h2>' in named
     assert named.startswith('<h2 id="contents-title">Contents</h2><ol>')
+
+
+def test_a_heading_with_a_double_quote_keeps_a_well_formed_link_name():
+    """The heading's text goes into an attribute: a straight '"' in it must not end the aria-label early."""
+    from html.parser import HTMLParser
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell('## The "coalition of the willing"\n\nText.')]
+    html, _ = ReportHTMLExporter().from_notebook_node(nb)
+    labels = []
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "a" and "anchor-link" in (attrs.get("class") or ""):
+                labels.append((attrs.get("aria-label"), sorted(attrs)))
+
+    Links().feed(html)
+    assert labels == [('Link to this section: The "coalition of the willing"', ["aria-label", "class", "href"])]
+
+
+def _dom(html: str) -> list:
+    """The page as a tree every parser agrees on for a well-formed page: (tag, attributes as a dict, children),
+    text as decoded strings, whitespace-only text between the doctype and <html> left out."""
+    from bs4 import BeautifulSoup, Comment, Doctype, NavigableString
+
+    def node(el):
+        if isinstance(el, (Comment, Doctype)):
+            return (type(el).__name__, str(el).lower())
+        if isinstance(el, NavigableString):
+            return str(el)
+        return (el.name, {k: " ".join(v) if isinstance(v, list) else v for k, v in el.attrs.items()},
+                [node(c) for c in el.children])
+
+    soup = BeautifulSoup(html, "html.parser")
+    return [node(c) for c in soup.children if not (isinstance(c, NavigableString) and not isinstance(c, (Comment, Doctype))
+                                                    and not c.strip())]
+
+
+def test_the_page_without_nbconvert_s_soup_pass_has_the_same_elements_attributes_and_text(monkeypatch):
+    """nbconvert's BeautifulSoup pass (alt text for images lacking it, tabindex on JupyterLab's areas, then the
+    page written out again) is skipped where it would change nothing: the page's tree is the same with it."""
+    from natoua import export
+
+    nb = section_notebook()
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        "## NATO's \"open door\" &para; & more\n\nIt's <b>bold</b> &ldquo;quoted&rdquo; &amp; 1 &lt; 2, a&nbsp;b. "
+        "[Back](#Defence) [nowhere](#missing)"))
+    without, _ = ReportHTMLExporter().from_notebook_node(nb)
+    calls = []
+    monkeypatch.setattr(export, "needs_nbconvert_pass", lambda html: calls.append(1) or True)
+    with_pass, _ = ReportHTMLExporter().from_notebook_node(nb)
+    assert calls and with_pass != without  # the pass ran and wrote the page differently...
+    assert _dom(with_pass) == _dom(without)  # ...as the same tree
+    assert "NATO's “open door” ¶ &amp; more" in without and "&#x27;" not in re.sub(r"<[^>]*>", "", without)
+    assert 'href="#missing"' not in without and 'href="#Defence"' in without  # dangling link dropped, as before
+
+
+def test_nbconvert_s_pass_still_runs_where_it_changes_the_page():
+    from natoua.export import needs_nbconvert_pass
+
+    assert not needs_nbconvert_pass('<p>x</p><img src="data:," alt="A line"><img alt src="data:,"/>')
+    assert needs_nbconvert_pass('<img src="data:,">')
+    assert needs_nbconvert_pass('<img title="no alt here" src="data:,"/>')
+    assert needs_nbconvert_pass('<img data-x="a > alt" src="data:,">')
+    assert needs_nbconvert_pass('<div class="jp-Notebook"><div class="jp-OutputArea-output">o</div></div>')
+    assert needs_nbconvert_pass("<img alt='single quoted' src=\"data:,\">")
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_raw_cell('<p>An image without alt text: <img src="data:,"></p>')]
+    html, _ = ReportHTMLExporter().from_notebook_node(nb)
+    assert 'alt="No description has been provided for this image"' in html
+
+
+def test_text_characters_decodes_the_text_s_references_only():
+    from natoua.export import text_characters
+
+    page = ('<style>a::after { content: "&#182;"; }</style><p title="it&#x27;s">It&#x27;s &#182; &ldquo;q&rdquo; '
+            '&amp;lt; &lt;b&gt; &quot;x&quot; &nbsp;<!-- &#182; --></p>')
+    assert text_characters(page) == ('<style>a::after { content: "&#182;"; }</style><p title="it&#x27;s">It\'s ¶ “q” '
+                                     '&amp;lt; &lt;b&gt; "x" \u00a0<!-- &#182; --></p>')

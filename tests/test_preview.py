@@ -90,6 +90,21 @@ def test_a_notebook_change_re_executes_exactly_that_section(world):
 
 
 @pytest.mark.full
+def test_a_prose_edit_runs_nothing_and_shows_the_new_text(world):
+    nb = _notebook(world["notebooks"], "11")
+    sentence = "A sentence an editor typed into existing prose."
+
+    def reword(cells):
+        cell = [c for c in cells if c["cell_type"] == "markdown"][-1]
+        cell["source"] = "".join(cell["source"]) + "\n\n" + sentence
+
+    _edit(nb, reword)
+    r = world["engine"].refresh()
+    assert r.ok and r.executed == [] and r.reworded == ["11"]
+    assert sentence in world["engine"].page.read_text(encoding="utf-8")
+
+
+@pytest.mark.full
 def test_a_csv_change_re_executes_its_readers_only(world):
     path = world["data"] / "eu_enlargement.csv"
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # new bytes, same rows

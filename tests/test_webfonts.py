@@ -99,3 +99,13 @@ def test_an_unwritable_cache_folder_only_costs_time(tmp_path, monkeypatch):
         assert "font/woff2" in webfonts.embed(PAGE)
     finally:
         webfonts._subset.cache_clear()
+
+
+def test_a_character_written_as_a_reference_is_in_the_subsets(monkeypatch):
+    """The page's text may hold "&#182;" where nbconvert's pass used to write "¶": the subset keeps the glyph
+    either way, and both pages get the same subsets."""
+    asked = []
+    monkeypatch.setattr(webfonts, "_subset", lambda file_name, characters: asked.append(characters) or b"x")
+    webfonts.font_face_css('<a href="#x">&#182;</a> It&#x27;s &ldquo;q&rdquo; &#x416;')
+    webfonts.font_face_css('<a href="#x">¶</a> It\'s “q” Ж')
+    assert {"¶", "“", "”", "Ж"} <= set(asked[0]) and asked[: len(webfonts.faces())] == asked[len(webfonts.faces()):]

@@ -118,6 +118,10 @@ def _run_and_publish(options: Options, runner: Runner, run: Run, sections: list[
             _say(options, f"  {s.section} {s.name:<34} cached   {run.cached[s.section].seconds:5.1f} s (last run)")
 
     def progress(o: Outcome) -> None:
+        if o.status == "reworded":  # only its Markdown changed: nothing ran
+            _say(options, f"  {o.task.name} {o.task.section.name:<34} prose    (only the text changed; outputs of "
+                          f"the last run, {o.seconds:.1f} s)")
+            return
         _say(options, f"  {o.task.name} {o.task.section.name:<34} {'ok' if o.status != 'failed' else 'FAILED':<8} "
                       f"{o.seconds:5.1f} s")
         if o.status == "failed":

@@ -4,12 +4,14 @@
     ax.plot(...)
     charts.show(fig, title="Poland's spending doubled", caption="...", source=df, alt="...")
 
-`show` renders the figure once as a PNG and once as an SVG and displays one notebook output with
+`show` draws the figure once, as an SVG, makes the PNG from that SVG (natoua.raster: Typst rasterises it, no
+second matplotlib draw) and displays one notebook output with
 
 - `text/html`: a <figure> with the title (which states the finding), the PNG embedded as a data URL with
   the alt text, a caption numbered at export ("Figure 7.1") and a "Source:" line linking to the Sources
   appendix;
-- `image/png`: the same PNG (the raster fallback for any renderer);
+- `image/png`: the same PNG (the raster fallback for any renderer; opaque, on white, DPI pixels per inch of
+  the print size);
 - `application/vnd.natoua.figure+json` (`mimes.FIGURE`), everything a renderer needs without reading the
   HTML:
 
@@ -40,7 +42,7 @@ is a dollar sign, never TeX maths (`text.parse_math` is off; the house style use
 
 Output is deterministic: the same figure gives the same PNG and SVG bytes on any machine, run and
 PYTHONHASHSEED (no dates or software tags, fixed hash salt for the SVG's ids, fonts from the project, the
-matplotlib version pinned in pyproject.toml).
+matplotlib and typst versions pinned in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from . import links, mimes, paths  # noqa: E402
+from . import links, mimes, paths, raster  # noqa: E402
 from .labview import caption_label, in_lab  # noqa: E402
 
 MIME = mimes.FIGURE
@@ -226,12 +228,6 @@ def _tight_box(fig):
     return fig.get_tightbbox(fig.canvas.get_renderer())
 
 
-def _tight_size(fig) -> tuple[float, float]:
-    """Width and height (inches) of what the figure draws, laid out."""
-    box = _tight_box(fig)
-    return float(box.width), float(box.height)
-
-
 def _save(fig, fmt: str, bbox=None, **kwargs) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=DPI, bbox_inches=bbox or "tight", pad_inches=PAD, **kwargs)
@@ -239,7 +235,7 @@ def _save(fig, fmt: str, bbox=None, **kwargs) -> bytes:
 
 
 def png_bytes(fig, close: bool = True, bbox=None) -> bytes:
-    """The figure as PNG at DPI (no software tag, so the same figure gives the same bytes)."""
+    """The figure as PNG at DPI, drawn by matplotlib, no software tag (`render` makes its PNG from the SVG)."""
     data = _save(fig, "png", bbox, metadata={"Software": None})
     if close:
         plt.close(fig)
@@ -276,7 +272,7 @@ def _drawn(text: Text) -> bool:
 
 def print_scale(fig, tight_width: float | None = None) -> float:
     """Printed size over drawn size: PRINT_WIDTH against the saved width (1.0 once fitted)."""
-    return PRINT_WIDTH / ((tight_width if tight_width is not None else _tight_size(fig)[0]) + 2 * PAD)
+    return PRINT_WIDTH / ((tight_width if tight_width is not None else float(_tight_box(fig).width)) + 2 * PAD)
 
 
 class Figure:
@@ -354,15 +350,15 @@ def render(fig, *, title: str, caption: str, source, alt: str, dense: bool = Fal
         raise ValueError(f"figure {title!r}: text smaller than {MIN_FONT_PT:g} pt on paper "
                          f"({len(small)}: {listed}); use charts.SMALL or larger")
     line, markup = links.source_line(source)
-    # Both files from the layout just measured: the same box, and no layout or tight-box pass per file
-    # (each is a full draw; the heatmap's took seconds).
+    # One save (the SVG, from the layout measured; a second save would be laid out again: savefig puts a layout
+    # engine back from rcParams) and the PNG made from the SVG: one matplotlib draw per figure.
     box = tight.padded(PAD)
     with plt.rc_context({"figure.constrained_layout.use": False}):
         fig.set_layout_engine(None)  # keep the layout as measured; savefig then skips its dry-run draw
-    png = png_bytes(fig, close=False, bbox=box)
     svg = svg_text(fig, close=False, bbox=box)
-    width, height = width + 2 * PAD, height + 2 * PAD
     plt.close(fig)
+    png = raster.png_from_svg(svg, float(box.width), float(box.height), DPI)
+    width, height = width + 2 * PAD, height + 2 * PAD
     smallest = min(size for _, size in sizes) if sizes else None
     # shown W px wide, text of s pt (of a figure PRINT_WIDTH * 72 pt wide) is s * W / (PRINT_WIDTH * 72) px
     readable = math.ceil(PRINT_WIDTH * 72 * READABLE_PX / smallest) if dense and smallest else None

@@ -106,7 +106,7 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
         pdf, run.timings["pdf"] = pdf_job.result()  # raises what the PDF raised
         (staging / f"{stem}.pdf").write_bytes(pdf)
         log.info("wrote %s.pdf (%d bytes)", stem, len(pdf))
-    nbformat.write(report_nb, str(staging / f"{stem}.ipynb"))  # after the PDF: both read report_nb
+    write_notebook(report_nb, staging / f"{stem}.ipynb")  # after the PDF: both read report_nb
 
     (staging / "claims.json").write_text(claims_json, encoding="utf-8")
     manifest = {
@@ -138,6 +138,24 @@ def write_edition(staging: Path, options, sections: list, run, report_key: str, 
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
+
+
+def write_notebook(nb, path: Path) -> None:
+    """The edition's notebook, the bytes nbformat.write writes, without its jsonschema validation (about a
+    tenth of a second of CPU on the report): nbformat.write only logs what that finds, and the assembled
+    notebook's cells are the executed sections' (read and validated by nbformat) and the generated pages'.
+    Consumes `nb`: its cells are split into lines in place rather than copied first (nothing reads it after)."""
+    import json
+
+    from nbformat.v4.nbjson import BytesEncoder, split_lines, strip_transient
+
+    ids = [cell.get("id") for cell in nb.cells]
+    if (nb.nbformat, nb.nbformat_minor) >= (4, 5) and (None in ids or len(set(ids)) < len(ids)):
+        nbformat.write(nb, str(path))  # its validation gives a missing or repeated cell id a new one
+        return
+    text = json.dumps(strip_transient(split_lines(nb)), cls=BytesEncoder, indent=1, sort_keys=True,
+                      separators=(",", ": "), ensure_ascii=False)
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
 def _in_thread(work):

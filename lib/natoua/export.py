@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from html import unescape
 from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter
@@ -23,7 +24,8 @@ from .quotes import house_quotes
 REPORT_MIMES = (mimes.FIGURE, mimes.TABLE, mimes.BLOCK)
 _FIG = re.compile(r'<span class="figure-number">Figure</span>')
 _TAB = re.compile(r'<span class="table-number">Table</span>')
-_INTERNAL_LINK = re.compile(r'<a( class="[^"]*")? href="#([^"]+)">(.*?)</a>', re.S)
+# (the class before or after the address: nbconvert's pass wrote attributes sorted, the template as given)
+_INTERNAL_LINK = re.compile(r'<a(?: class="[^"]*")? href="#([^"]+)"(?: class="[^"]*")?>(.*?)</a>', re.S)
 _ID = re.compile(r'\sid="([^"]+)"')
 FONTS = paths.TEMPLATES / "natoua" / "fonts"
 
@@ -127,8 +129,33 @@ class ReportHTMLExporter(HTMLExporter):
         return [str(paths.TEMPLATES)]
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        html, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        html, resources = self._page(nb, resources, **kw)
         return webfonts.embed(house_quotes(name_heading_anchors(drop_dangling_links(html)))), resources
+
+    def _page(self, nb, resources=None, **kw):
+        """The template's page. nbconvert's HTMLExporter.from_notebook_node renders it, then parses the whole
+        page with BeautifulSoup (about two thirds of the page's CPU) only to give every <img> without alt text a
+        placeholder and make JupyterLab's input and output areas focusable, and writes the tree out again. The
+        report's page has neither (its images carry their alt text, its template no JupyterLab classes): that
+        pass would change no element or attribute, so it runs only on a page where it would
+        (`needs_nbconvert_pass`). The page's text then has its character references written as characters, as
+        the pass wrote them (the post-processors and the font subsets read characters)."""
+        from nbconvert.exporters.templateexporter import TemplateExporter
+        from nbconvert.filters.highlight import Highlight2HTML
+        from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+        # what HTMLExporter.from_notebook_node does before its pass (nbconvert 7.16-7.17)
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        self.register_filter("highlight_code",
+                             self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        resources = self._init_resources(resources)
+        self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+        html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        if needs_nbconvert_pass(html):
+            return nbconvert_pass(html, self.log), resources
+        return text_characters(html), resources
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -164,6 +191,56 @@ class ReportPDFExporter(ReportHTMLExporter):
         return notebook_to_pdf(nb, name=name), resources
 
 
+# --- what nbconvert's BeautifulSoup pass did, where it matters -----------------------------------------
+
+_IMG = re.compile(r"""<img\b((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.I)
+_ATTR_NAME = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
+_JUPYTER_AREAS = re.compile(r"jp-Cell-inputWrapper|jp-OutputArea-output")
+_SINGLE_QUOTED = re.compile(r"<[a-zA-Z][^>]*=\s*'")
+# Markup the text's references must not be decoded in: comments and the raw text of <style> and <script>.
+_OPAQUE = re.compile(r"(<!--.*?-->|<(?:style|script)\b[^>]*>.*?</(?:style|script)\s*>|<[^>]*>)", re.S | re.I)
+_CHARREF = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+_STAYS_ESCAPED = {"&", "<", ">"}
+
+
+def needs_nbconvert_pass(html: str) -> bool:
+    """Whether nbconvert's pass would change the page's elements: an <img> without alt text, or JupyterLab's
+    input or output areas (their class names anywhere, conservatively). A single-quoted attribute also sends a
+    page through the pass: `text_characters` writes a "'" as a character and relies on double-quoted values."""
+    def has_alt(attributes: str) -> bool:
+        return "alt" in {m.group(1).lower() for m in _ATTR_NAME.finditer(attributes)}
+
+    return (not all(has_alt(m.group(1)) for m in _IMG.finditer(html)) or bool(_JUPYTER_AREAS.search(html))
+            or bool(_SINGLE_QUOTED.search(html)))
+
+
+def nbconvert_pass(html: str, log=None) -> str:
+    """nbconvert 7.17's HTMLExporter pass, for a page that needs it: alt text for images, focusable Jupyter areas."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, features="html.parser")
+    missing = soup.select("img:not([alt])")
+    for elem in missing:
+        elem.attrs["alt"] = "No description has been provided for this image"
+    if missing and log is not None:
+        log.warning("Alternative text is missing on %s image(s).", len(missing))
+    for elem in soup.select(".jp-Notebook div.jp-Cell-inputWrapper") + soup.select(".jp-Notebook div.jp-OutputArea-output"):
+        elem.attrs["tabindex"] = "0"
+    return str(soup)
+
+
+def text_characters(html: str) -> str:
+    """The page with the character references of its text written as characters ("&#x27;" as "'", "&#182;"
+    as "¶"), except &amp;, &lt; and &gt;: the same text nodes. Tags (their attribute values), comments and the
+    raw text of <style> and <script> are left as written."""
+    def decode(match):
+        char = unescape(match.group(0))
+        return match.group(0) if char in _STAYS_ESCAPED else char
+
+    pieces = _OPAQUE.split(html)
+    return "".join(p if i % 2 or "&" not in p else _CHARREF.sub(decode, p) for i, p in enumerate(pieces))
+
+
 # The heading's text never runs past the end of a heading: a heading without a "¶" (the contents' title) must
 # not lend its text, and everything after it, to the next heading's link.
 _ANCHOR = re.compile(r'(<h([1-6])[^>]*>)((?:(?!</h[1-6]>).)*?)<a class="anchor-link" href="#([^"]+)">¶</a>(</h\2>)', re.S)
@@ -173,7 +250,7 @@ _TAGS = re.compile(r"<[^>]+>")
 def name_heading_anchors(html: str) -> str:
     """nbconvert's "¶" after each heading gets an accessible name: 'Link to this section: <heading>'."""
     def repl(m):
-        text = " ".join(_TAGS.sub("", m.group(3)).split())
+        text = " ".join(_TAGS.sub("", m.group(3)).split()).replace('"', "&quot;")  # text into an attribute
         return (f'{m.group(1)}{m.group(3)}<a class="anchor-link" href="#{m.group(4)}" '
                 f'aria-label="Link to this section: {text}">¶</a>{m.group(5)}')
 
@@ -184,7 +261,7 @@ def drop_dangling_links(html: str) -> str:
     """Keep the text of an internal link whose target is not in this document (a brief has no Sources
     appendix; a degraded edition may lack one): a link must never lead nowhere."""
     ids = set(_ID.findall(html))
-    return _INTERNAL_LINK.sub(lambda m: m.group(0) if m.group(2) in ids else m.group(3), html)
+    return _INTERNAL_LINK.sub(lambda m: m.group(0) if m.group(1) in ids else m.group(2), html)
 
 
 def notebook_to_pdf(nb, attachments: list[tuple[str, bytes, str]] = (), name: str = "report") -> bytes:

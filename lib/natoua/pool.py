@@ -37,15 +37,22 @@ class Pool:
     """`workers` processes, each with a warm kernel, taking jobs from one queue (longest first)."""
 
     def __init__(self, workers: int):
+        import threading
+
         ctx = mp.get_context("fork")
+        # One kernel zygote for all workers, started here before they fork (they inherit it). Only from the main
+        # thread: Linux kills a process's children when the *thread* that started them ends (PDEATHSIG).
+        self.shared_zygote = workers > 1 and threading.current_thread() is threading.main_thread()
+        if self.shared_zygote:
+            from .execute import share_zygote
+
+            share_zygote()
         self.jobs_q, self.results_q = ctx.Queue(), ctx.Queue()
         self.procs = [ctx.Process(target=_worker, args=(self.jobs_q, self.results_q), daemon=True)
                       for _ in range(max(1, workers))]
         for p in self.procs:
             p.start()
         # Only after forking: a fork while another thread holds an import lock could deadlock the child.
-        import threading
-
         threading.Thread(target=_preload_exporters, daemon=True).start()
 
     def run(self, jobs: list[Job], on_result, expected_seconds: dict | None = None) -> list[Result]:
@@ -74,7 +81,7 @@ class Pool:
 
     def _overdue(self, running: dict, by_section: dict) -> Result | None:
         """A job whose worker died, or that outlived every limit inside it (cell time limits, kernel start):
-        the worker is killed (its zygote and kernels die with it) and the section fails."""
+        the worker is killed, and its kernels with it, and the section fails."""
         for section, (pid, since) in list(running.items()):
             job = by_section[section]
             proc = next((p for p in self.procs if p.pid == pid), None)
@@ -85,6 +92,9 @@ class Pool:
                 else "the worker process running it died"
             if proc is not None and proc.is_alive():
                 proc.kill()
+            from . import procs
+
+            procs.sweep_owned(procs.KERNEL_ENV, pid)  # its kernels: forked from the shared zygote, they outlive it
             del running[section]
             return Result(section, False, time.monotonic() - since, job.output, {},
                           {"cell": None, "ename": "WorkerError", "evalue": why})
@@ -97,6 +107,10 @@ class Pool:
             p.join(timeout=10)
             if p.is_alive():
                 p.kill()
+        if self.shared_zygote:
+            from .execute import stop_shared_zygote
+
+            stop_shared_zygote()
 
 
 def _code_cells(notebook: Path) -> int:
@@ -113,4 +127,9 @@ def _preload_exporters() -> None:
     import pandas  # noqa: F401
     import typst  # noqa: F401
 
-    from . import changes, edition, export  # noqa: F401
+    from . import changes, data, edition, export  # noqa: F401
+
+    # The edition's pages read every dataset (what changed, releases, freshness, the PDF's attachments): parsed
+    # here, beside the sections, rather than after them (keyed on each file's digest: a file changed since is
+    # read again; no read is recorded)
+    data.preload()

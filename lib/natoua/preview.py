@@ -44,6 +44,7 @@ class Refresh:
     version: int
     ok: bool
     executed: list[str] = field(default_factory=list)  # sections re-executed
+    reworded: list[str] = field(default_factory=list)  # sections whose prose alone changed (nothing ran)
     failed: list[str] = field(default_factory=list)  # sections showing an error
     problems: list[str] = field(default_factory=list)  # data validation problems (file:row:column: message)
     seconds: float = 0.0
@@ -163,7 +164,9 @@ class Engine:
         phases["html"] = time.perf_counter() - t0
         self.version += 1
         executed = [o.task.name for o in run.executed()]
-        return Refresh(self.version, not failed, executed=sorted(executed), failed=sorted(set(failed)), phases=phases)
+        reworded = [name for name, o in run.outcomes.items() if o.status == "reworded"]
+        return Refresh(self.version, not failed, executed=sorted(executed), reworded=sorted(reworded),
+                       failed=sorted(set(failed)), phases=phases)
 
     def _known_failure(self, task, key: str) -> bool:
         """A section that failed with this key and unchanged data fails again: not worth re-running."""

@@ -194,7 +194,8 @@ class Handler(BaseHTTPRequestHandler):
         elif last is not None:
             when = time.strftime("%H:%M:%S", time.localtime(last.finished))
             ran = ", ".join(last.executed) or "none (all cached)"
-            bits.append(f"built {when} in {last.seconds:.1f} s; re-executed: {e(ran)}")
+            prose = f"; prose only: {e(', '.join(last.reworded))}" if last.reworded else ""
+            bits.append(f"built {when} in {last.seconds:.1f} s; re-executed: {e(ran)}{prose}")
             if last.failed:
                 bits.append(f"<strong>failed: {e(', '.join(last.failed))}</strong>")
         bits.append('<a href="/pdf" style="color:#fff">PDF</a>')
@@ -313,6 +314,7 @@ def _report(r: Refresh, pdf_maker) -> None:
         print(f"  data invalid: {len(r.problems)} problem(s); first: {r.problems[0]}", flush=True)
         return
     ran = ", ".join(r.executed) or "nothing (cached)"
+    ran += f"; prose only {', '.join(r.reworded)}" if r.reworded else ""
     failed = f"; FAILED: {', '.join(r.failed)}" if r.failed else ""
     phases = ", ".join(f"{k} {v:.1f}" for k, v in r.phases.items())
     print(f"  refreshed in {r.seconds:.1f} s ({phases}; re-executed {ran}){failed}", flush=True)

@@ -75,6 +75,15 @@ def sweep(name: str, value: str | None, rounds: int = 20) -> int:
     return len(killed)
 
 
+def sweep_owned(name: str, owner: int) -> int:
+    """Kill every process marked name=<a token of process `owner`> (e.g. the kernels of a worker that died;
+    they outlive it, since the zygote they were forked from is shared)."""
+    prefix = f"{name}={owner}.".encode()
+    tokens = {entry.split(b"=", 1)[1].decode(errors="replace") for pid in _pids() if pid != os.getpid()
+              for entry in _environ(pid).split(b"\0") if entry.startswith(prefix)}
+    return sum(sweep(name, token) for token in sorted(tokens))
+
+
 def sweep_orphans() -> int:
     """Kill processes left by runs whose owner is gone (a build killed with SIGKILL cannot sweep)."""
     count = 0

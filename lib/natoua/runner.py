@@ -102,13 +102,15 @@ class Outcome:
 
     task: Task
     key: str  # its cache key
-    status: str  # "cached", "executed", "failed", or "skipped" (the caller's `skip` said so)
+    # "cached", "executed", "reworded" (only its Markdown changed: the last run's outputs with the new text,
+    # see cache.reworded), "failed", or "skipped" (the caller's `skip` said so)
+    status: str
     entry: cache.Entry | None = None  # the executed notebook as cached (None if failed, skipped or lost)
     result: Result | None = None  # the execution, when it ran
 
     @property
     def ok(self) -> bool:
-        return self.status in ("cached", "executed") and self.entry is not None
+        return self.status in ("cached", "executed", "reworded") and self.entry is not None
 
     @property
     def notebook(self) -> Path | None:
@@ -145,6 +147,9 @@ class Run:
     cached: dict[str, cache.Entry]  # task name -> entry found before running
     to_run: list[Task]
     skipped: list[Task]
+    codes: dict[str, str] = field(default_factory=dict)  # task name -> cache.code_key (what its outputs depend on)
+    # task name -> (its executed notebook with the new prose, the cached run it was made from)
+    reworded: dict[str, tuple[bytes, cache.Entry]] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     problems: list = field(default_factory=list)  # data validation problems
     snapshot: dict = field(default_factory=dict)  # data file -> sha256, as validated
@@ -202,18 +207,30 @@ class Runner:
         """Look each task up in the cache (unless --force); start the workers for those that must run.
         `skip(task, key)` may leave a task out (the preview does not re-run a failure nothing fixed)."""
         keys = {t.name: cache.section_key(t.section.source or t.section.notebook, t.parameters) for t in tasks}
-        cached, to_run, skipped = {}, [], []
+        codes = {t.name: cache.code_key(t.section.source or t.section.notebook, t.parameters) for t in tasks}
+        cached, to_run, skipped, reworded = {}, [], [], {}
         for t in tasks:
             entry = None if self.options.force else self._usable(t, keys[t.name])
             if entry is not None:
                 cached[t.name] = entry
             elif skip is not None and skip(t, keys[t.name]):
                 skipped.append(t)
+            elif (text := None if self.options.force else self._reworded(t, codes[t.name])) is not None:
+                reworded[t.name] = text
             else:
                 to_run.append(t)
         if to_run:
             self.start_workers(len(to_run))
-        return Run(tasks, keys, cached, to_run, skipped)
+        return Run(tasks, keys, cached, to_run, skipped, codes, reworded)
+
+    def _reworded(self, task: Task, code: str) -> tuple[bytes, cache.Entry] | None:
+        """A notebook whose prose alone changed since its last run: that run's outputs with the new text (no
+        kernel needed). Not for a task that exports itself (a brief's HTML and PDF come from its worker)."""
+        found = None if task.export_title else self.cache.lookup_code(task.cached_as, code)
+        if found is None:
+            return None
+        text = cache.reworded(found[1].notebook.read_bytes(), task.section.source or task.section.notebook.read_bytes())
+        return (text, found[1]) if text is not None else None
 
     def _usable(self, task: Task, key: str) -> cache.Entry | None:
         entry = self.cache.lookup(task.cached_as, key)
@@ -247,7 +264,7 @@ class Runner:
             results[task.name] = result
             if result.ok:
                 nb = self.cache.store(task.cached_as, run.keys[task.name], result.output.read_bytes(),
-                                      result.reads, result.seconds)
+                                      result.reads, result.seconds, run.codes.get(task.name, ""))
                 if task.export_title:
                     for suffix in (".html", ".pdf"):
                         shutil.copyfile(result.output.with_suffix(suffix), nb.with_suffix(suffix))
@@ -259,6 +276,12 @@ class Runner:
                 on_result(Outcome(task, run.keys[task.name], "executed" if result.ok else "failed", None, result))
 
         t0 = time.perf_counter()
+        for t in run.tasks:  # prose edits first: no kernel, a moment each
+            if t.name in run.reworded:
+                text, last = run.reworded[t.name]
+                self.cache.store(t.cached_as, run.keys[t.name], text, last.reads, last.seconds, run.codes[t.name])
+                if on_result is not None:
+                    on_result(Outcome(t, run.keys[t.name], "reworded", self._usable(t, run.keys[t.name])))
         if jobs:
             expected = read_json(self.timings_file)
             try:
@@ -273,6 +296,9 @@ class Runner:
             key = run.keys[t.name]
             if t.name in run.cached:
                 run.outcomes[t.name] = Outcome(t, key, "cached", run.cached[t.name])
+            elif t.name in run.reworded:
+                entry = self._usable(t, key)
+                run.outcomes[t.name] = Outcome(t, key, "reworded" if entry is not None else "failed", entry)
             elif t.name in results:
                 r = results[t.name]
                 entry = self._usable(t, key) if r.ok else None

@@ -20,6 +20,7 @@ import hashlib
 import io
 import re
 from functools import lru_cache
+from html import unescape
 from pathlib import Path
 
 from . import paths
@@ -119,7 +120,8 @@ def _make_subset(path: Path, characters: str) -> bytes:
 
 def font_face_css(page: str) -> str:
     """@font-face rules for every face, subset to the characters in `page`."""
-    characters = "".join(sorted(set(page) | set(_BASE)))
+    # the characters the page shows: a character reference ("&#182;") stands for its character
+    characters = "".join(sorted(set(unescape(page)) | set(_BASE)))
     rules = []
     for family, weight, style, file_name in faces():
         data = base64.b64encode(_subset(file_name, characters)).decode("ascii")

@@ -103,9 +103,18 @@ class Zygote:
     start_timeout = 120.0  # seconds for a new zygote to import everything and say "ready" (generous: load)
     reply_timeout = 60.0  # seconds for a fork request to be answered (a fork takes milliseconds)
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, shared: bool = False):
+        """`shared`: the worker processes forked after this share it (one zygote imports everything once for
+        all of them); its lock and its "ready" flag are then shared between processes, and a request and its
+        one-line reply are exchanged under the lock, so the replies cannot cross."""
         self.env = dict(env, PYTHONHASHSEED="0")
-        self.lock = threading.Lock()
+        if shared:
+            import multiprocessing as mp
+
+            self.lock = mp.get_context("fork").Lock()
+        else:
+            self.lock = threading.Lock()
+        self.shared = shared
         self.replaced = 0  # zygotes replaced after they died or stopped answering
         self._start()
 
@@ -114,8 +123,14 @@ class Zygote:
             [sys.executable, "-c", "from natoua.zygote import serve; serve()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env, bufsize=0,
         )
+        self.owner = os.getpid()  # only the process that started it stops it
         self._buffer = b""
-        self._ready = False
+        if self.shared and self.replaced == 0:
+            import multiprocessing as mp
+
+            self._ready = mp.get_context("fork").Value("b", 0, lock=False)  # read and set under self.lock
+        else:  # a replacement belongs to the process that started it alone
+            self._ready = _Flag()
 
     def _readline(self, timeout: float) -> str:
         """One line from the zygote, or ZygoteError when it exits or stays silent past the deadline."""
@@ -139,11 +154,11 @@ class Zygote:
         return line.decode()
 
     def wait_ready(self) -> None:
-        if not self._ready:
+        if not self._ready.value:
             line = self._readline(self.start_timeout)
             if line.strip() != "ready":
                 raise ZygoteError(f"kernel zygote failed to start (exit code {self.proc.poll()})")
-            self._ready = True
+            self._ready.value = 1
 
     def _request(self, request: dict) -> int:
         self.wait_ready()
@@ -153,19 +168,28 @@ class Zygote:
 
     def fork(self, argv: list[str], env: dict, cwd: str, log: str) -> int:
         request = {"argv": argv, "env": env, "cwd": cwd, "log": log}
-        with self.lock:
+        # A worker killed while it held the shared lock never releases it: waiting for it has a deadline too.
+        if not self.lock.acquire(timeout=self.reply_timeout if self.shared else -1):
+            self.shared, self.lock = False, threading.Lock()  # go on with a zygote of this worker's own
+            self.replaced += 1
+            self._start()
+            self.lock.acquire()
+        try:
+            return self._request(request)
+        except (ZygoteError, OSError, ValueError, KeyError):  # dead (broken pipe), stopped or garbled
+            self.close(broken=True)  # broken for every worker sharing it: whoever finds it so kills it
+            self.replaced += 1
+            self._start()
             try:
                 return self._request(request)
-            except (ZygoteError, OSError, ValueError, KeyError):  # dead (broken pipe), stopped or garbled
-                self.close()
-                self.replaced += 1
-                self._start()
-                try:
-                    return self._request(request)
-                except (OSError, ValueError, KeyError) as exc:
-                    raise ZygoteError(f"kernel zygote failed twice: {exc}") from None
+            except (OSError, ValueError, KeyError) as exc:
+                raise ZygoteError(f"kernel zygote failed twice: {exc}") from None
+        finally:
+            self.lock.release()
 
-    def close(self) -> None:
+    def close(self, broken: bool = False) -> None:
+        if self.owner != os.getpid() and not broken:  # a worker's copy of the shared zygote: its owner stops it
+            return
         if self.proc.poll() is None:
             self.proc.kill()  # SIGKILL ends a stopped process too
             self.proc.wait()
@@ -174,6 +198,12 @@ class Zygote:
                 pipe.close()
             except OSError:
                 pass
+
+
+class _Flag:
+    """A "ready" flag for one process (the shared one is a multiprocessing Value)."""
+
+    value = 0
 
 
 class _ForkedProcess:
