@@ -136,8 +136,8 @@ def pytest_sessionfinish(session):
 @pytest.fixture(scope="session")
 def default_edition_pdf_text(default_edition, tmp_path_factory) -> tuple[list[str], list[list[tuple]]]:
     """The default edition's PDF as pypdf reads it, read once per test run (the 70-odd pages take pypdf about
-    9 s of CPU) and kept beside the edition for every worker: per page its text, and the (text, cm, tm) of each
-    piece of text pypdf met in the same pass (where the text sits)."""
+    9 s of CPU) and kept beside the edition for every worker: per page its text, and the (text, cm, tm, size) of
+    each piece of text pypdf met in the same pass (where the text sits, and its font size)."""
     root = run_folder(tmp_path_factory)
     stored = root / "default-edition-pdf-text.json"
     with FileLock(str(root / "default-edition-pdf-text.lock")):
@@ -149,14 +149,15 @@ def default_edition_pdf_text(default_edition, tmp_path_factory) -> tuple[list[st
             for page in PdfReader(pdf).pages:
                 placed = []
                 text = page.extract_text(visitor_text=lambda text, cm, tm, font, size:
-                                         placed.append([text, [float(v) for v in cm], [float(v) for v in tm]]))
+                                         placed.append([text, [float(v) for v in cm], [float(v) for v in tm],
+                                                                      float(size)]))
                 pages.append([text or "", placed])
             partial = stored.with_suffix(".tmp")
             partial.write_text(json.dumps(pages), encoding="utf-8")
             partial.replace(stored)
     pages = json.loads(stored.read_text(encoding="utf-8"))
     return ([text for text, _ in pages],
-            [[(text, tuple(cm), tuple(tm)) for text, cm, tm in placed] for _, placed in pages])
+            [[(text, tuple(cm), tuple(tm), size) for text, cm, tm, size in placed] for _, placed in pages])
 
 
 def tree_state(root: Path) -> dict:

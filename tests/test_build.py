@@ -209,14 +209,14 @@ def page_fill(reader, placed) -> list[tuple[float, bool]]:
     """Per page: (fill, ends a section). Fill is the share of the body area (A4 less the template's 22 mm top and
     20 mm bottom margins) from its top down to the lowest line of text (a figure or a table ends with its caption
     or source line); a page ends a section when the next page starts one (a top-level bookmark) or is the last.
-    `placed`: per page, the (text, cm, tm) pypdf met (see pdf_read)."""
+    `placed`: per page, the (text, cm, tm, size) pypdf met (see pdf_read)."""
     mm = 72 / 25.4
     starts = {reader.get_destination_page_number(o) for o in reader.outline if not isinstance(o, list)}
     out = []
     for i, page in enumerate(reader.pages):
         top, bottom = float(page.mediabox.height) - 22 * mm, 20 * mm
         lows = [top]
-        for text, cm, tm in placed[i]:
+        for text, cm, tm, _ in placed[i]:
             y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
             if text.strip() and bottom < y < top:
                 lows.append(y)
@@ -288,7 +288,7 @@ def test_no_body_page_is_less_than_half_full_except_where_a_section_ends(edition
     holes = []
     for i in range(2, len(reader.pages)):  # after the title page and the contents
         lowest = []
-        for text, cm, tm in placed[i]:
+        for text, cm, tm, _ in placed[i]:
             y = tm[5] * cm[3] + cm[5]
             if text.strip() and bottom - 1 < y < top + 1:
                 lowest.append(y)

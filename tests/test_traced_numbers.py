@@ -211,9 +211,10 @@ def test_money_and_quotes_in_the_pdf_read_in_the_house_style_too(default_edition
     assert not straight, straight[:10]  # quotation marks typographic in the PDF as in the HTML
 
 
-def pdf_unlinked_card_values(pdf: Path) -> list[str]:
+def pdf_unlinked_card_values(pdf: Path, texts: list[str], placed: list[list[tuple]]) -> list[str]:
     """Numbers on the PDF's key-figure cards (the only text set at 13 pt, report.typ's key-figures) that are not
-    inside a link to a row of the claim ledger, as 'page N: text'. One pypdf pass over the pages (text and sizes)."""
+    inside a link to a row of the claim ledger, as 'page N: text'. `texts` and `placed`: per page, its text and
+    the (text, cm, tm, size) of each piece of it, from one pypdf pass (conftest.default_edition_pdf_text)."""
     import math
 
     from pypdf import PdfReader
@@ -223,13 +224,11 @@ def pdf_unlinked_card_values(pdf: Path) -> list[str]:
     ledger, cards = set(), []  # cards: (page, numbers set at 13 pt, link rectangles with their target page)
     for n, page in enumerate(reader.pages):
         big: list[tuple[str, float, float]] = []
-
-        def visit(text, cm, tm, font, size):
+        for text, cm, tm, size in placed[n]:
             drawn = size * math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
             if 12.5 < drawn < 13.5 and re.search(r"\d", text):
                 big.append((text, tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5]))
-
-        if "Claim ledger: every figure in the prose" in page.extract_text(visitor_text=visit):
+        if "Claim ledger: every figure in the prose" in texts[n]:
             ledger.add(n)
         if not big:
             continue
@@ -252,12 +251,12 @@ def pdf_unlinked_card_values(pdf: Path) -> list[str]:
     return found
 
 
-def test_key_figure_cards_in_the_pdf_link_their_values_to_the_ledger(reports, built_html):
+def test_key_figure_cards_in_the_pdf_link_their_values_to_the_ledger(reports, built_html, default_edition_pdf_text):
     """In the HTML each card's value is a link to its ledger row; in the PDF too (it once printed plain text)."""
     from bs4 import BeautifulSoup
 
     cards = BeautifulSoup(built_html, "html.parser").select(".kf-value")
     assert cards and all(card.select("a.claim") for card in cards), "the HTML's card values are claim links"
     (pdf,) = (reports / "latest").glob("nato-ukraine-relations-*.pdf")
-    found = pdf_unlinked_card_values(pdf)
+    found = pdf_unlinked_card_values(pdf, *default_edition_pdf_text)
     assert not found, f"card values in the PDF that are not links to the ledger: {found[:10]}"
